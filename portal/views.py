@@ -1,0 +1,379 @@
+"""Portal views: read the request, call one service, commit, then redirect or render."""
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from portal import bp
+from portal.forms import (
+    ConfirmResolutionForm,
+    RaiseCaseForm,
+    RatingForm,
+    RegisterForm,
+    ReopenForm,
+    ReplyForm,
+    SetPasswordForm,
+    SignInForm,
+    SignInLinkForm,
+)
+from shared import queries, services
+from shared.extensions import db, htmx, limiter
+from shared.models import User
+from shared.permissions import customer_required
+from shared.services import RuleViolation, accounts
+from shared.services import cases as case_actions
+from shared.services.attachments import attachment_path, chosen_files
+from shared.tokens import (
+    SET_PASSWORD,
+    SIGN_IN,
+    LinkExpired,
+    LinkInvalid,
+    password_marker_matches,
+    read_link_token,
+)
+
+# The confirmation page is shown to whoever raised the case in this browser, nobody else.
+RAISED_IN_SESSION = "raised_references"
+# Fields checked inline (htmx) while the customer fills in the form.
+INLINE_CHECKED_FIELDS = {"name", "email", "description", "external_reference"}
+
+
+def _config_limit(key):
+    return lambda: current_app.config[key]
+
+
+def _show_rule_violation(form, violation: RuleViolation) -> None:
+    field = getattr(form, violation.field, None) if violation.field else None
+    if field is not None:
+        field.errors = [*field.errors, violation.message]
+    else:
+        form.form_errors.append(violation.message)
+
+
+@bp.get("/")
+def home():
+    return render_template("portal/home.html", categories=queries.published_commitments())
+
+
+def _raise_case_form() -> RaiseCaseForm:
+    form = RaiseCaseForm()
+    form.category.choices = [(c.id, c.name) for c in queries.active_categories()]
+    if current_user.is_authenticated and current_user.is_customer and not form.is_submitted():
+        form.name.data = form.name.data or current_user.name
+        form.email.data = form.email.data or current_user.email
+    return form
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@limiter.limit(
+    _config_limit("RAISE_CASE_RATE_LIMIT"),
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 302,
+)
+def raise_case():
+    form = _raise_case_form()
+    if form.validate_on_submit():
+        categories = {c.id: c for c in queries.active_categories()}
+        signed_in = current_user if current_user.is_authenticated and current_user.is_customer else None
+        try:
+            case = case_actions.raise_case(
+                name=form.name.data,
+                email=signed_in.email if signed_in else form.email.data,
+                description=form.description.data,
+                category=categories[form.category.data],
+                desired_outcome=form.desired_outcome.data,
+                external_reference=form.external_reference.data,
+                on_behalf_of=form.on_behalf_of.data,
+                representative_relationship=form.representative_relationship.data or None,
+                attachments=chosen_files(form.attachments.data),
+                signed_in_customer=signed_in,
+            )
+        except RuleViolation as violation:
+            services.rollback()
+            _show_rule_violation(form, violation)
+        else:
+            services.commit()
+            session[RAISED_IN_SESSION] = [*session.get(RAISED_IN_SESSION, [])[-4:], case.reference]
+            return redirect(url_for("portal.case_received", reference=case.reference))
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/raise_case.html", form=form), status
+
+
+@bp.post("/complaints/new/check/<field_name>")
+def check_raise_case_field(field_name):
+    """htmx: check one field as the customer leaves it, and return it with any message."""
+    if field_name not in INLINE_CHECKED_FIELDS:
+        abort(404)
+    form = _raise_case_form()
+    field = form[field_name]
+    field.validate(form)
+    return render_template("portal/_partials/_raise_case_field.html", form=form, field=field)
+
+
+@bp.get("/complaints/<reference>/received")
+def case_received(reference):
+    if reference.upper() not in session.get(RAISED_IN_SESSION, []):
+        abort(404)
+    case = queries.raised_case_or_404(reference)
+    return render_template("portal/case_received.html", case=case)
+
+
+@bp.get("/cases")
+@customer_required
+def my_cases():
+    return render_template("portal/my_cases.html", cases=queries.customer_cases(current_user.id))
+
+
+def _render_case(case, status=200, **forms):
+    forms.setdefault("reply_form", ReplyForm(formdata=None))
+    forms.setdefault("reopen_form", ReopenForm(formdata=None))
+    forms.setdefault("rating_form", RatingForm(formdata=None))
+    forms.setdefault("confirm_form", ConfirmResolutionForm(formdata=None))
+    events = queries.public_timeline(case.id)
+    if htmx and htmx.target == "timeline":
+        return render_template("portal/_partials/_timeline.html", case=case, events=events)
+    return (
+        render_template(
+            "portal/case.html",
+            case=case,
+            events=events,
+            can_reopen=case_actions.can_reopen(case),
+            reopen_until=case_actions.reopen_deadline(case),
+            **forms,
+        ),
+        status,
+    )
+
+
+@bp.get("/cases/<reference>")
+@customer_required
+def case(reference):
+    return _render_case(queries.customer_case_or_404(reference, current_user.id))
+
+
+def _case_action(reference, form_name, form, action, success_message):
+    """Shared shape of the case page's forms: validate, act, commit, or show what to fix."""
+    case = queries.customer_case_or_404(reference, current_user.id)
+    if form.validate_on_submit():
+        try:
+            action(case, **form_values)
+        except RuleViolation as violation:
+            services.rollback()
+            case = queries.customer_case_or_404(reference, current_user.id)
+            _show_rule_violation(form, violation)
+        else:
+            services.commit()
+            flash(success_message, "success")
+            return redirect(url_for("portal.case", reference=case.reference))
+    return _render_case(case, 422, **{form_name: form})
+
+
+@bp.post("/cases/<reference>/reply")
+@customer_required
+def reply(reference):
+    form = ReplyForm()
+    return _case_action(
+        reference,
+        "reply_form",
+        form,
+        lambda case: case_actions.post_customer_reply(
+            case,
+            customer=current_user,
+            body=form.body.data,
+            attachments=chosen_files(form.attachments.data),
+        ),
+        "Thank you: your message has been sent.",
+    )
+
+
+@bp.post("/cases/<reference>/confirm")
+@customer_required
+def confirm_resolution(reference):
+    form = ConfirmResolutionForm()
+    return _case_action(
+        reference,
+        "confirm_form",
+        form,
+        lambda case: case_actions.confirm_resolution(case, customer=current_user),
+        "Thank you for confirming. Your complaint is now closed.",
+    )
+
+
+@bp.post("/cases/<reference>/reopen")
+@customer_required
+def reopen(reference):
+    form = ReopenForm()
+    return _case_action(
+        reference,
+        "reopen_form",
+        form,
+        lambda case: case_actions.reopen_case(case, customer=current_user, reason=form.reason.data),
+        "We have reopened your complaint and told the person looking after it.",
+    )
+
+
+@bp.post("/cases/<reference>/rating")
+@customer_required
+def rate(reference):
+    form = RatingForm()
+    return _case_action(
+        reference,
+        "rating_form",
+        form,
+        lambda case: case_actions.rate_case(
+            case, customer=current_user, rating=form.rating.data, comment=form.comment.data or ""
+        ),
+        "Thank you for your rating.",
+    )
+
+
+@bp.get("/cases/<reference>/files/<int:attachment_id>")
+@customer_required
+def attachment(reference, attachment_id):
+    case = queries.customer_case_or_404(reference, current_user.id)
+    stored = queries.customer_attachment_or_404(case, attachment_id)
+    response = send_file(
+        attachment_path(stored),
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.original_name,
+        max_age=0,
+    )
+    # Never rendered as a page of ours, whatever is inside it.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+# --- Signing in -----------------------------------------------------------------------------
+
+
+def _safe_next(default_endpoint="portal.my_cases") -> str:
+    target = request.args.get("next", "")
+    # Only paths on this site: "//evil.example" and "https://…" are refused.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for(default_endpoint)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(
+    _config_limit("LOGIN_RATE_LIMIT"),
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+def login():
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None and user.is_customer:
+            services.commit()
+            login_user(user)
+            session.permanent = True
+            return redirect(_safe_next())
+        services.rollback()
+        form.form_errors.append("That email address and password do not match our records.")
+    return render_template(
+        "portal/sign_in.html", form=form, link_form=SignInLinkForm(formdata=None)
+    ), (422 if form.is_submitted() else 200)
+
+
+@bp.route("/sign-in/link", methods=["GET", "POST"])
+@limiter.limit(_config_limit("LINK_REQUEST_RATE_LIMIT"), methods=["POST"])
+def request_sign_in_link():
+    form = SignInLinkForm()
+    if form.validate_on_submit():
+        accounts.request_sign_in_link(form.email.data)
+        services.commit()
+        return render_template("portal/link_sent.html", email=form.email.data)
+    return render_template("portal/sign_in_link.html", form=form), (
+        422 if form.is_submitted() else 200
+    )
+
+
+def _link_max_age() -> int:
+    return current_app.config["MAGIC_LINK_MAX_AGE_DAYS"] * 24 * 3600
+
+
+@bp.get("/sign-in/<token>")
+def magic_link(token):
+    """A link from one of our emails: it signs the customer in without a password."""
+    try:
+        claims = read_link_token(SIGN_IN, token, _link_max_age())
+    except LinkExpired:
+        return _link_refused("This link has expired", 410)
+    except LinkInvalid:
+        return _link_refused("This link is not valid", 400)
+    user = db.session.get(User, claims.user_id)
+    if user is None or not user.active or not user.is_customer:
+        return _link_refused("This link is not valid", 400)
+    accounts.mark_email_verified(user)
+    services.commit()
+    logout_user()
+    login_user(user)
+    if claims.case_reference:
+        return redirect(url_for("portal.case", reference=claims.case_reference))
+    return redirect(url_for("portal.my_cases"))
+
+
+def _link_refused(title: str, status: int):
+    return render_template(
+        "portal/link_refused.html", title=title, form=SignInLinkForm(formdata=None)
+    ), status
+
+
+@bp.post("/sign-out")
+def logout():
+    logout_user()
+    session.pop(RAISED_IN_SESSION, None)
+    flash("You have signed out.", "info")
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/account/new", methods=["GET", "POST"])
+@limiter.limit(_config_limit("LINK_REQUEST_RATE_LIMIT"), methods=["POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        accounts.register_customer(name=form.name.data, email=form.email.data)
+        services.commit()
+        return render_template("portal/link_sent.html", email=form.email.data, registering=True)
+    return render_template("portal/register.html", form=form), (422 if form.is_submitted() else 200)
+
+
+@bp.route("/account/password/<token>", methods=["GET", "POST"])
+def set_password(token):
+    try:
+        claims = read_link_token(SET_PASSWORD, token, 24 * 3600)
+    except LinkExpired:
+        return _link_refused("This link has expired", 410)
+    except LinkInvalid:
+        return _link_refused("This link is not valid", 400)
+    user = db.session.get(User, claims.user_id)
+    # Once a password is set with it, the link's marker no longer matches: one use only.
+    if user is None or not user.is_customer or not password_marker_matches(claims, user):
+        return _link_refused("This link has already been used", 400)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(user, form.password.data)
+        except RuleViolation as violation:
+            services.rollback()
+            _show_rule_violation(form, violation)
+        else:
+            services.commit()
+            logout_user()
+            login_user(user)
+            flash("Your password is set. You are signed in.", "success")
+            return redirect(url_for("portal.my_cases"))
+    return render_template("portal/set_password.html", form=form, user=user), (
+        422 if form.is_submitted() else 200
+    )

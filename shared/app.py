@@ -1,0 +1,162 @@
+"""The application factory: reads as a table of contents."""
+
+import os
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared.config import settings_from_environment
+from shared.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        "amends",
+        instance_path=os.environ.get("INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(settings_from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    if app.config["TRUSTED_PROXIES"]:
+        count = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    from shared.models.types import render_migration_item
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        render_as_batch=True,  # SQLite alters tables by copying them
+        render_item=render_migration_item,
+    )
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from shared import auth
+
+    auth.init_login_manager(login_manager)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, and let readers and a writer work side by side."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from backoffice import bp as backoffice_bp
+    from portal import bp as portal_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(backoffice_bp, url_prefix="/staff")
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def render_error(status: int, title: str, message: str):
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return render_error(
+            400,
+            "This form has expired",
+            "For your security the form could not be sent. Go back, refresh the page and try"
+            " again: what you typed is still in your browser's back page.",
+        )
+
+    handled = {
+        400: ("Something in that request was not right", "Please go back and try again."),
+        403: ("You cannot open this page", "Your account does not have access to this page."),
+        404: ("Page not found", "Check the address, or go back to the page you came from."),
+        405: ("That action is not available here", "Please go back and try again."),
+        413: (
+            "Those files are too large",
+            "Please go back and attach smaller files (10 MB each at most).",
+        ),
+        429: (
+            "Please wait a moment",
+            "You have tried this several times in a short time. Please wait a minute and try"
+            " again.",
+        ),
+        500: ("Sorry, something went wrong on our side", "Please try again in a few minutes."),
+    }
+    for status, (title, message) in handled.items():
+        app.register_error_handler(
+            status, lambda error, s=status, t=title, m=message: render_error(s, t, m)
+        )
+
+
+# No inline script or style anywhere: the policy can stay strict.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # Magic links carry a token in the URL: never leak it to another site.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.vary.add("HX-Request")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from shared import presentation
+
+    presentation.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from shared import commands
+
+    commands.init_app(app)

@@ -1,0 +1,80 @@
+"""Settings, read from the environment once, when the app is created."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def persistent_secret_key(instance_path: str) -> str:
+    """Generate a secret key once and keep it in the instance folder.
+
+    Sessions and magic links then survive restarts without anyone having to set SECRET_KEY.
+    """
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    # Created with owner-only permissions: the key signs every magic link.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def settings_from_environment(instance_path: str) -> dict:
+    env = os.environ.get
+    database_url = env("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'amends.sqlite3'}"
+    mail_server = env("MAIL_SERVER") or None
+    return {
+        "SECRET_KEY": env("SECRET_KEY") or persistent_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env("REDIS_URL") or None,
+        # Mail: without MAIL_SERVER every message is kept in the outbox and shown on the
+        # staff mailbox page instead of being sent.
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int(env("MAIL_PORT"), 25),
+        "MAIL_USE_TLS": _bool(env("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER") or "Amends <complaints@amends.example>",
+        "MAIL_TIMEOUT": _int(env("MAIL_TIMEOUT"), 10),
+        # The address links in emails point to.
+        "PUBLIC_BASE_URL": (
+            env("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env('PORT') or 5000}"
+        ).rstrip("/"),
+        "ORGANISATION_NAME": env("ORGANISATION_NAME") or "Amends Demo Ltd",
+        "OMBUDSMAN_NAME": env("OMBUDSMAN_NAME") or "the Ombudsman Service",
+        "OMBUDSMAN_URL": env("OMBUDSMAN_URL") or "https://www.ombudsman-services.org/",
+        "OMBUDSMAN_AFTER_WEEKS": _int(env("OMBUDSMAN_AFTER_WEEKS"), 8),
+        "MAGIC_LINK_MAX_AGE_DAYS": _int(env("MAGIC_LINK_MAX_AGE_DAYS"), 14),
+        "REOPEN_WINDOW_DAYS": _int(env("REOPEN_WINDOW_DAYS"), 14),
+        "UPLOAD_FOLDER": env("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
+        "MAX_ATTACHMENT_BYTES": _int(env("MAX_ATTACHMENT_BYTES"), 10 * 1024 * 1024),
+        "MAX_ATTACHMENTS": _int(env("MAX_ATTACHMENTS"), 5),
+        # Werkzeug refuses larger request bodies before any view runs.
+        "MAX_CONTENT_LENGTH": _int(env("MAX_CONTENT_LENGTH"), 60 * 1024 * 1024),
+        "RATELIMIT_ENABLED": _bool(env("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        "RAISE_CASE_RATE_LIMIT": env("RAISE_CASE_RATE_LIMIT") or "5 per minute;30 per hour",
+        "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT") or "5 per minute;20 per hour",
+        "LINK_REQUEST_RATE_LIMIT": env("LINK_REQUEST_RATE_LIMIT") or "3 per minute;10 per hour",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session: no lost typing
+        "TRUSTED_PROXIES": _int(env("TRUSTED_PROXIES"), 0),
+    }

@@ -1,0 +1,54 @@
+"""The data model, one module per aggregate."""
+
+from shared.models.cases import (
+    ALLOWED_TRANSITIONS,
+    OPEN_STATUSES,
+    REPRESENTATIVE_RELATIONSHIPS,
+    Attachment,
+    Case,
+    CaseStatus,
+    reference_for,
+)
+from shared.models.outbox import EmailStatus, OutgoingEmail
+from shared.models.service_levels import (
+    Calendar,
+    Category,
+    Holiday,
+    Priority,
+    ServiceLevel,
+    ServiceTarget,
+    WorkingHours,
+)
+from shared.models.timeline import EventKind, TimelineEvent, TimelineIsAppendOnly, Visibility
+from shared.models.types import UTCDateTime, utcnow
+from shared.models.users import STAFF_ROLES, Role, Team, User, normalise_email
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "OPEN_STATUSES",
+    "REPRESENTATIVE_RELATIONSHIPS",
+    "STAFF_ROLES",
+    "Attachment",
+    "Calendar",
+    "Case",
+    "CaseStatus",
+    "Category",
+    "EmailStatus",
+    "EventKind",
+    "Holiday",
+    "OutgoingEmail",
+    "Priority",
+    "Role",
+    "ServiceLevel",
+    "ServiceTarget",
+    "Team",
+    "TimelineEvent",
+    "TimelineIsAppendOnly",
+    "UTCDateTime",
+    "User",
+    "Visibility",
+    "WorkingHours",
+    "normalise_email",
+    "reference_for",
+    "utcnow",
+]

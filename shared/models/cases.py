@@ -1,0 +1,184 @@
+"""A case: one complaint, from the moment it is raised until it is closed."""
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.extensions import db
+from shared.models.service_levels import Priority
+from shared.models.types import UTCDateTime, utcnow
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        CaseStatus.NEW,
+        CaseStatus.ACKNOWLEDGED,
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.WAITING_ON_CUSTOMER,
+    }
+)
+
+# Statuses move only along these edges; reopening is resolved/closed -> in progress.
+ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.NEW: frozenset(
+        {CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED}
+    ),
+    CaseStatus.ACKNOWLEDGED: frozenset(
+        {CaseStatus.IN_PROGRESS, CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED}
+    ),
+    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED}),
+    CaseStatus.WAITING_ON_CUSTOMER: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED}),
+    CaseStatus.RESOLVED: frozenset({CaseStatus.CLOSED, CaseStatus.IN_PROGRESS}),
+    CaseStatus.CLOSED: frozenset({CaseStatus.IN_PROGRESS}),
+}
+
+# What the customer reads: plain words, never our internal names.
+CUSTOMER_STATUS_WORDS = {
+    CaseStatus.NEW: "Received",
+    CaseStatus.ACKNOWLEDGED: "Acknowledged",
+    CaseStatus.IN_PROGRESS: "Being worked on",
+    CaseStatus.WAITING_ON_CUSTOMER: "Waiting for your reply",
+    CaseStatus.RESOLVED: "Resolved",
+    CaseStatus.CLOSED: "Closed",
+}
+
+REPRESENTATIVE_RELATIONSHIPS = {
+    "relative": "A relative",
+    "partner": "A partner or spouse",
+    "carer": "A carer",
+    "friend": "A friend",
+    "attorney": "Someone with power of attorney",
+    "advocate": "An advocate or adviser",
+    "other": "Someone else",
+}
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"status IN {tuple(s.value for s in CaseStatus)}", name="status_known"),
+        CheckConstraint(
+            f"priority IN {tuple(p.value for p in Priority)}", name="priority_known"
+        ),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        Index("ix_cases_customer_created", "customer_id", "created_at"),
+        Index("ix_cases_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Human reference, e.g. AM-000123; set from the id once the row exists.
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(24), default=CaseStatus.NEW)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The name and email as given on the form: the contact for this case.
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    # Raised on someone else's behalf (a relative, a carer, an attorney).
+    on_behalf_of: Mapped[str | None] = mapped_column(String(120))
+    representative_relationship: Mapped[str | None] = mapped_column(String(24))
+
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    handoff_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    description: Mapped[str] = mapped_column(Text)
+    desired_outcome: Mapped[str] = mapped_column(Text, default="")
+    external_reference: Mapped[str | None] = mapped_column(String(120))
+
+    created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    # The agreed time frames, computed from the service level and stored.
+    acknowledge_due_at = mapped_column(UTCDateTime(), nullable=False)
+    first_response_due_at = mapped_column(UTCDateTime(), nullable=False)
+    resolve_due_at = mapped_column(UTCDateTime(), nullable=False)
+    next_update_due_at = mapped_column(UTCDateTime(), index=True)
+
+    acknowledged_at = mapped_column(UTCDateTime())
+    first_responded_at = mapped_column(UTCDateTime())
+    resolved_at = mapped_column(UTCDateTime())
+    closed_at = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    rating: Mapped[int | None]
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at = mapped_column(UTCDateTime())
+
+    customer = relationship("User", foreign_keys=[customer_id])
+    owner = relationship("User", foreign_keys=[owner_id])
+    category = relationship("Category")
+    team = relationship("Team")
+    events = relationship(
+        "TimelineEvent",
+        back_populates="case",
+        order_by="TimelineEvent.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def status_words(self) -> str:
+        return CUSTOMER_STATUS_WORDS[CaseStatus(self.status)]
+
+    @property
+    def summary(self) -> str:
+        """The first line of what happened, short enough for a list."""
+        first_line = self.description.strip().splitlines()[0] if self.description.strip() else ""
+        return first_line if len(first_line) <= 90 else first_line[:87].rstrip() + "…"
+
+    def can_move_to(self, status: CaseStatus) -> bool:
+        return status in ALLOWED_TRANSITIONS[CaseStatus(self.status)]
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference} {self.status}>"
+
+
+def reference_for(case_id: int) -> str:
+    return f"AM-{case_id:06d}"
+
+
+class Attachment(db.Model):
+    """A file a customer or staff member attached; stored outside static/ under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("timeline_events.id", ondelete="SET NULL"), index=True
+    )
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    case = relationship("Case")
+    event = relationship("TimelineEvent", back_populates="attachments")
+
+    @property
+    def size_words(self) -> str:
+        if self.size_bytes < 1024:
+            return f"{self.size_bytes} bytes"
+        if self.size_bytes < 1024 * 1024:
+            return f"{self.size_bytes / 1024:.0f} KB"
+        return f"{self.size_bytes / (1024 * 1024):.1f} MB"

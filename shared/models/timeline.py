@@ -1,0 +1,76 @@
+"""The case timeline: an append-only record of who did what, and when."""
+
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.extensions import db
+from shared.models.types import UTCDateTime, utcnow
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    UPDATE = "update"  # staff to customer
+    NOTE = "note"  # staff only
+    CUSTOMER_REPLY = "customer_reply"
+    STATUS_CHANGED = "status_changed"
+    DUE_DATES_CHANGED = "due_dates_changed"
+    EMAIL_SENT = "email_sent"
+    EMAIL_FAILED = "email_failed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    RATED = "rated"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class TimelineEvent(db.Model):
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {tuple(k.value for k in EventKind)}", name="kind_known"),
+        CheckConstraint(
+            f"visibility IN {tuple(v.value for v in Visibility)}", name="visibility_known"
+        ),
+        Index("ix_timeline_events_case_visibility", "case_id", "visibility", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    visibility: Mapped[str] = mapped_column(String(16))
+    # None when the system acted (automatic assignment, a sweep, a mail delivery).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Structured details (old and new values, addresses) for audits and debriefs.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case = relationship("Case", back_populates="events")
+    actor = relationship("User")
+    attachments = relationship("Attachment", back_populates="event", order_by="Attachment.id")
+
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility == Visibility.INTERNAL
+
+
+class TimelineIsAppendOnly(Exception):
+    pass
+
+
+# The timeline is the audit record: rows may be added, never changed or removed.
+@event.listens_for(TimelineEvent, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise TimelineIsAppendOnly(f"timeline event {target.id} cannot be changed")
+
+
+@event.listens_for(TimelineEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise TimelineIsAppendOnly(f"timeline event {target.id} cannot be deleted")

@@ -1,0 +1,149 @@
+"""How dates, time frames and events read to people: used by templates and emails."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+from shared.clock import describe_due, humanise_duration, short_due
+from shared.models import Calendar, Case, CaseStatus, EventKind, utcnow
+
+
+@dataclass(frozen=True)
+class TimeFrameView:
+    label: str  # what the customer reads, e.g. "Full reply by"
+    due_at: datetime
+    due_words: str  # "Thursday 26 November, 17:00 UK time"
+    met_at: datetime | None
+    state: str  # done, on_track, at_risk, late
+    state_words: str  # "On track", "Late: 1 day past the date we gave you"
+
+
+def case_zone(case: Case) -> tuple[ZoneInfo, str]:
+    calendar = case.category.service_level.calendar
+    return calendar.zone, calendar.zone_label
+
+
+def time_frames_of(case: Case, now: datetime | None = None) -> list[TimeFrameView]:
+    """The agreed time frames, each with its state in words (never colour alone)."""
+    now = now or utcnow()
+    zone, zone_label = case_zone(case)
+    owner_first_name = case.owner.first_name
+    rows = [
+        (f"{owner_first_name} will contact you by", case.acknowledge_due_at, case.acknowledged_at),
+        ("Full reply by", case.first_response_due_at, case.first_responded_at),
+        ("Put right by", case.resolve_due_at, case.resolved_at),
+    ]
+    if case.is_open and case.next_update_due_at is not None:
+        rows.append(("Next update by", case.next_update_due_at, None))
+    views = []
+    for label, due_at, met_at in rows:
+        state, words = _state(due_at, met_at, now, owner_first_name, zone, closed=not case.is_open)
+        views.append(
+            TimeFrameView(label, due_at, describe_due(due_at, zone, zone_label), met_at, state, words)
+        )
+    return views
+
+
+def _state(due_at, met_at, now, owner_first_name, zone, *, closed):
+    if met_at is not None:
+        on_time = "on time" if met_at <= due_at else "late"
+        return "done", f"Done {short_due(met_at, zone)} ({on_time})"
+    if closed:
+        return "done", "No longer needed"
+    if now <= due_at:
+        return "on_track", "On track"
+    days_late = (now.astimezone(zone).date() - due_at.astimezone(zone).date()).days
+    if days_late <= 0:
+        late_by = "we are past the time we gave you today"
+    else:
+        late_by = f"we are {days_late} day{'s' if days_late != 1 else ''} past the date we gave you"
+    return "late", f"Late: {late_by}; {owner_first_name} has been told"
+
+
+def status_tag_class(case: Case) -> str:
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        return "tag--done"
+    if case.status == CaseStatus.WAITING_ON_CUSTOMER:
+        return "tag--at-risk"
+    return "tag--neutral"
+
+
+# How each kind of event is titled in a timeline; the customer's own words come as the body.
+EVENT_TITLES = {
+    EventKind.CREATED: "Complaint raised",
+    EventKind.ACKNOWLEDGED: "Acknowledged",
+    EventKind.ASSIGNED: "Owner",
+    EventKind.UPDATE: "Update",
+    EventKind.NOTE: "Internal note",
+    EventKind.CUSTOMER_REPLY: "Message",
+    EventKind.STATUS_CHANGED: "Status changed",
+    EventKind.DUE_DATES_CHANGED: "Dates changed",
+    EventKind.EMAIL_SENT: "Email sent",
+    EventKind.EMAIL_FAILED: "Email failed",
+    EventKind.RESOLVED: "Resolved",
+    EventKind.CLOSED: "Closed",
+    EventKind.REOPENED: "Reopened",
+    EventKind.RATED: "Rating",
+}
+
+
+WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def calendar_hours_words(calendar: Calendar) -> str:
+    """E.g. "09:00 to 17:00 UK time, Monday to Friday, except public holidays"."""
+    if not calendar.hours:
+        return "no working hours are set"
+    first, last = calendar.hours[0], calendar.hours[-1]
+    same_hours = all((h.opens, h.closes) == (first.opens, first.closes) for h in calendar.hours)
+    consecutive = [h.weekday for h in calendar.hours] == list(range(first.weekday, last.weekday + 1))
+    if same_hours and consecutive:
+        days = f"{WEEKDAY_NAMES[first.weekday]} to {WEEKDAY_NAMES[last.weekday]}"
+        return (
+            f"{first.opens:%H:%M} to {first.closes:%H:%M} {calendar.zone_label}, {days},"
+            " except public holidays"
+        )
+    return "; ".join(
+        f"{WEEKDAY_NAMES[h.weekday]} {h.opens:%H:%M}–{h.closes:%H:%M}" for h in calendar.hours
+    ) + f" ({calendar.zone_label}), except public holidays"
+
+
+def business_duration(minutes: int, minutes_per_day: int = 8 * 60) -> str:
+    """A target in working time: "4 working hours", "2 working days"."""
+    if minutes >= minutes_per_day and minutes % minutes_per_day == 0:
+        days = minutes // minutes_per_day
+        return f"{days} working day{'s' if days != 1 else ''}"
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} working hour{'s' if hours != 1 else ''}"
+    return f"{humanise_duration(minutes)} of working time"
+
+
+def local_datetime(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+    if moment is None:
+        return ""
+    zone = zone or ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "Europe/London"))
+    return short_due(moment, zone)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["business_duration"] = business_duration
+    app.jinja_env.globals.update(
+        time_frames_of=time_frames_of,
+        status_tag_class=status_tag_class,
+        event_title=lambda event: EVENT_TITLES.get(EventKind(event.kind), event.kind),
+        case_zone=case_zone,
+        calendar_hours_words=calendar_hours_words,
+    )
+
+    @app.context_processor
+    def organisation():
+        return {
+            "organisation_name": app.config["ORGANISATION_NAME"],
+            "ombudsman_name": app.config["OMBUDSMAN_NAME"],
+            "ombudsman_url": app.config["OMBUDSMAN_URL"],
+            "ombudsman_after_weeks": app.config["OMBUDSMAN_AFTER_WEEKS"],
+        }

@@ -1,0 +1,285 @@
+"""Business actions on a case, from raising it to the customer's rating."""
+
+from datetime import timedelta
+
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from shared.extensions import db
+from shared.models import (
+    REPRESENTATIVE_RELATIONSHIPS,
+    Case,
+    CaseStatus,
+    Category,
+    EventKind,
+    Priority,
+    User,
+    Visibility,
+    reference_for,
+    utcnow,
+)
+from shared.services import accounts
+from shared.services.assignment import choose_owner
+from shared.services.attachments import check_uploads, store_attachments
+from shared.services.errors import RuleViolation
+from shared.services.mail import external_url, queue_email
+from shared.services.time_frames import (
+    apply_time_frames,
+    next_update_due,
+    recompute_time_frames,
+    time_frames_for,
+)
+from shared.services.timeline import record_event
+from shared.tokens import SIGN_IN, make_link_token
+
+
+def raise_case(
+    *,
+    name: str,
+    email: str,
+    description: str,
+    category: Category,
+    desired_outcome: str = "",
+    external_reference: str | None = None,
+    on_behalf_of: str | None = None,
+    representative_relationship: str | None = None,
+    attachments: list[FileStorage] = (),
+    signed_in_customer: User | None = None,
+) -> Case:
+    """A customer raises a complaint: it gets an owner, time frames and a receipt at once."""
+    attachments = list(attachments)
+    check_uploads(attachments)
+    if on_behalf_of and representative_relationship not in REPRESENTATIVE_RELATIONSHIPS:
+        raise RuleViolation(
+            "Tell us how you are related to the person you are complaining for.",
+            field="representative_relationship",
+        )
+    customer = signed_in_customer or accounts.find_or_create_customer(email=email, name=name)
+    owner = choose_owner(category.default_team)
+    now = utcnow()
+    frames = time_frames_for(category, Priority.NORMAL, now)
+    case = Case(
+        status=CaseStatus.NEW,
+        priority=Priority.NORMAL,
+        customer=customer,
+        contact_name=name.strip(),
+        contact_email=customer.email,
+        on_behalf_of=(on_behalf_of or "").strip() or None,
+        representative_relationship=representative_relationship if on_behalf_of else None,
+        category=category,
+        team=category.default_team,
+        owner=owner,
+        description=description.strip(),
+        desired_outcome=(desired_outcome or "").strip(),
+        external_reference=(external_reference or "").strip() or None,
+        created_at=now,
+        # Until someone acknowledges, the next thing the customer hears is the acknowledgement.
+        next_update_due_at=frames.acknowledge_due_at,
+    )
+    apply_time_frames(case, frames)
+    db.session.add(case)
+    db.session.flush()
+    case.reference = reference_for(case.id)
+
+    created = record_event(
+        case,
+        EventKind.CREATED,
+        actor=customer,
+        body=case.description,
+        data={"category": category.name, "desired_outcome": case.desired_outcome},
+    )
+    if attachments:
+        store_attachments(case, attachments, uploader=customer, event=created)
+    record_event(
+        case,
+        EventKind.ASSIGNED,
+        actor=None,
+        body=f"{owner.name} is looking after this complaint.",
+        data={"owner_id": owner.id, "owner": owner.name, "automatic": True},
+    )
+    queue_email(
+        "case_received",
+        customer.email,
+        f"We have received your complaint {case.reference}",
+        case=case,
+        customer_name=case.contact_name,
+        owner=owner,
+        sign_in_url=sign_in_url_for(customer, case),
+    )
+    return case
+
+
+def sign_in_url_for(customer: User, case: Case | None = None) -> str:
+    token = make_link_token(SIGN_IN, customer, case.reference if case else None)
+    return external_url("portal.magic_link", token=token)
+
+
+def acknowledge_case(case: Case, *, actor: User) -> None:
+    """The owner has read the complaint and made personal contact."""
+    _move(case, CaseStatus.ACKNOWLEDGED, actor=actor)
+    now = utcnow()
+    case.acknowledged_at = now
+    case.next_update_due_at = next_update_due(case, now)
+    record_event(case, EventKind.ACKNOWLEDGED, actor=actor,
+                 body=f"{actor.name} acknowledged your complaint.")
+
+
+def change_status(case: Case, status: CaseStatus, *, actor: User) -> None:
+    before = case.status
+    _move(case, status, actor=actor)
+    record_event(
+        case,
+        EventKind.STATUS_CHANGED,
+        actor=actor,
+        body=f"Status: {case.status_words}.",
+        data={"from": before, "to": case.status},
+    )
+
+
+def change_priority(case: Case, priority: Priority, *, actor: User, reason: str) -> None:
+    """A priority change moves the time frames; the reason goes on the timeline."""
+    if not reason.strip():
+        raise RuleViolation("Say why the priority changes.", field="reason")
+    if case.priority == priority:
+        return
+    before = case.priority
+    case.priority = priority
+    record_event(
+        case,
+        EventKind.STATUS_CHANGED,
+        actor=actor,
+        visibility=Visibility.INTERNAL,
+        body=f"Priority changed from {before} to {priority}: {reason.strip()}",
+        data={"field": "priority", "from": before, "to": str(priority), "reason": reason.strip()},
+    )
+    recompute_time_frames(case, actor=actor, reason=f"Priority changed: {reason.strip()}")
+
+
+def change_category(case: Case, category: Category, *, actor: User, reason: str) -> None:
+    if not reason.strip():
+        raise RuleViolation("Say why the category changes.", field="reason")
+    if case.category_id == category.id:
+        return
+    before = case.category.name
+    case.category = category
+    record_event(
+        case,
+        EventKind.STATUS_CHANGED,
+        actor=actor,
+        visibility=Visibility.INTERNAL,
+        body=f"Category changed from {before} to {category.name}: {reason.strip()}",
+        data={"field": "category", "from": before, "to": category.name, "reason": reason.strip()},
+    )
+    recompute_time_frames(case, actor=actor, reason=f"Category changed: {reason.strip()}")
+
+
+def post_customer_reply(
+    case: Case, *, customer: User, body: str, attachments: list[FileStorage] = ()
+) -> None:
+    attachments = list(attachments)
+    if not body.strip():
+        raise RuleViolation("Write your message before sending it.", field="body")
+    if not case.is_open and case.status != CaseStatus.RESOLVED:
+        raise RuleViolation(
+            "This complaint is closed. Reopen it if you are still unhappy.", field="body"
+        )
+    check_uploads(attachments)
+    event = record_event(case, EventKind.CUSTOMER_REPLY, actor=customer, body=body.strip())
+    if attachments:
+        store_attachments(case, attachments, uploader=customer, event=event)
+    if case.status == CaseStatus.WAITING_ON_CUSTOMER:
+        _move(case, CaseStatus.IN_PROGRESS, actor=customer)
+
+
+def resolve_case(case: Case, *, actor: User, resolution: str) -> None:
+    """Staff put it right: tell the customer what was done, thank them, invite a rating."""
+    if not resolution.strip():
+        raise RuleViolation("Describe what was done to put things right.", field="resolution")
+    _move(case, CaseStatus.RESOLVED, actor=actor)
+    now = utcnow()
+    case.resolution = resolution.strip()
+    case.resolved_at = now
+    case.acknowledged_at = case.acknowledged_at or now
+    case.first_responded_at = case.first_responded_at or now
+    case.next_update_due_at = None
+    record_event(case, EventKind.RESOLVED, actor=actor, body=case.resolution)
+    queue_email(
+        "case_resolved",
+        case.customer.email,
+        f"Your complaint {case.reference} is resolved: thank you",
+        case=case,
+        customer_name=case.contact_name,
+        owner=case.owner,
+        reopen_until=reopen_deadline(case),
+        sign_in_url=sign_in_url_for(case.customer, case),
+    )
+
+
+def reopen_deadline(case: Case):
+    if case.resolved_at is None:
+        return None
+    return case.resolved_at + timedelta(days=current_app.config["REOPEN_WINDOW_DAYS"])
+
+
+def can_reopen(case: Case) -> bool:
+    deadline = reopen_deadline(case)
+    return (
+        case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+        and deadline is not None
+        and utcnow() <= deadline
+    )
+
+
+def confirm_resolution(case: Case, *, customer: User) -> None:
+    """The customer agrees it is put right: the case closes."""
+    if case.status != CaseStatus.RESOLVED:
+        raise RuleViolation("Only a resolved complaint can be closed.")
+    _move(case, CaseStatus.CLOSED, actor=customer)
+    case.closed_at = utcnow()
+    record_event(
+        case, EventKind.CLOSED, actor=customer, body="You confirmed that this is put right."
+    )
+
+
+def reopen_case(case: Case, *, customer: User, reason: str) -> None:
+    if not reason.strip():
+        raise RuleViolation("Tell us what is still wrong.", field="reason")
+    if not can_reopen(case):
+        raise RuleViolation(
+            "This complaint can no longer be reopened here. Please raise a new one.",
+            field="reason",
+        )
+    _move(case, CaseStatus.IN_PROGRESS, actor=customer)
+    now = utcnow()
+    case.resolved_at = None
+    case.closed_at = None
+    case.next_update_due_at = next_update_due(case, now)
+    record_event(case, EventKind.REOPENED, actor=customer, body=reason.strip())
+
+
+def rate_case(case: Case, *, customer: User, rating: int, comment: str = "") -> None:
+    if case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        raise RuleViolation("You can rate how we did once your complaint is resolved.")
+    if case.rating is not None:
+        raise RuleViolation("You have already rated this complaint: thank you.")
+    if rating not in range(1, 6):
+        raise RuleViolation("Choose a rating from 1 to 5.", field="rating")
+    case.rating = rating
+    case.rating_comment = comment.strip() or None
+    case.rated_at = utcnow()
+    record_event(
+        case,
+        EventKind.RATED,
+        actor=customer,
+        body=f"Rated {rating} out of 5." + (f" “{case.rating_comment}”" if case.rating_comment else ""),
+        data={"rating": rating},
+    )
+
+
+def _move(case: Case, status: CaseStatus, *, actor: User | None) -> None:
+    if not case.can_move_to(status):
+        raise RuleViolation(
+            f"A case that is {CaseStatus(case.status).value.replace('_', ' ')} cannot become"
+            f" {status.value.replace('_', ' ')}."
+        )
+    case.status = status

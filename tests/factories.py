@@ -1,0 +1,80 @@
+"""Builders for test data, made through the same services the app uses."""
+
+import io
+from types import SimpleNamespace
+
+from werkzeug.datastructures import FileStorage
+
+from shared.demo import standard_service_level, uk_calendar
+from shared.extensions import db
+from shared.models import Category, Role, Team, User, utcnow
+from shared.services import cases as case_actions
+
+PASSWORD = "correct horse battery"
+
+# The smallest valid PNG: enough for the content check of attachments.
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def make_user(email, name, role=Role.CUSTOMER, team=None, password=PASSWORD, **fields) -> User:
+    user = User(email=email, name=name, role=role, team=team, **fields)
+    if password:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_organisation() -> SimpleNamespace:
+    care = Team(name="Customer care")
+    billing = Team(name="Billing")
+    db.session.add_all([care, billing])
+    manager = make_user("morgan@example.com", "Morgan Lee", Role.MANAGER, care)
+    sam = make_user("sam@example.com", "Sam Taylor", Role.AGENT, care)
+    priya = make_user("priya@example.com", "Priya Shah", Role.AGENT, care)
+    jo = make_user("jo@example.com", "Jo Evans", Role.AGENT, billing)
+    admin = make_user("admin@example.com", "Ada Admin", Role.ADMIN)
+    care.manager = manager
+    level = standard_service_level(uk_calendar())
+    delivery = Category(name="Delivery", position=1, default_team=care, service_level=level)
+    bills = Category(name="Billing", position=2, default_team=billing, service_level=level)
+    other = Category(name="Something else", position=9, default_team=care, service_level=level)
+    db.session.add_all([level, delivery, bills, other])
+    db.session.flush()
+    return SimpleNamespace(
+        care=care,
+        billing=billing,
+        manager=manager,
+        sam=sam,
+        priya=priya,
+        jo=jo,
+        admin=admin,
+        service_level=level,
+        delivery=delivery,
+        bills=bills,
+        other=other,
+    )
+
+
+def make_customer(email="alex@example.com", name="Alex Carter", **fields) -> User:
+    return make_user(email, name, Role.CUSTOMER, email_verified_at=utcnow(), **fields)
+
+
+def raise_case(category, *, email="alex@example.com", name="Alex Carter", customer=None,
+               description="My parcel arrived crushed.", **fields):
+    return case_actions.raise_case(
+        name=name,
+        email=email,
+        description=description,
+        category=category,
+        signed_in_customer=customer,
+        **fields,
+    )
+
+
+def upload(name="photo.png", data=PNG_BYTES, content_type="image/png") -> FileStorage:
+    return FileStorage(stream=io.BytesIO(data), filename=name, content_type=content_type)
