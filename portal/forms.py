@@ -6,6 +6,7 @@ from wtforms import (
     MultipleFileField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -63,7 +64,8 @@ class RaiseCaseForm(FlaskForm):
     )
     representative_relationship = SelectField(
         "How do you know them? (optional)",
-        choices=[("", "Choose one")] + list(REPRESENTATIVE_RELATIONSHIPS.items()),
+        choices=[SelectChoice("", "Choose one")]
+        + [SelectChoice(value, label) for value, label in REPRESENTATIVE_RELATIONSHIPS.items()],
         validators=[Optional()],
     )
     attachments = MultipleFileField(
@@ -103,11 +105,11 @@ class RatingForm(FlaskForm):
     rating = RadioField(
         "How well did we handle your complaint?",
         choices=[
-            (1, "1 Very poorly"),
-            (2, "2 Poorly"),
-            (3, "3 Acceptably"),
-            (4, "4 Well"),
-            (5, "5 Very well"),
+            SelectChoice(1, "1 Very poorly"),
+            SelectChoice(2, "2 Poorly"),
+            SelectChoice(3, "3 Acceptably"),
+            SelectChoice(4, "4 Well"),
+            SelectChoice(5, "5 Very well"),
         ],
         coerce=int,
         validators=[DataRequired(message="Choose a rating from 1 to 5")],

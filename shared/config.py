@@ -50,6 +50,9 @@ def settings_from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": env("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER") or "Amends <complaints@amends.example>",
         "MAIL_TIMEOUT": _int(env("MAIL_TIMEOUT"), 10),
+        # Flask-Mail silently drops every message when TESTING is on, yet reports success:
+        # mail is switched off by leaving MAIL_SERVER unset, never like that.
+        "MAIL_SUPPRESS_SEND": False,
         # The address links in emails point to.
         "PUBLIC_BASE_URL": (
             env("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env('PORT') or 5000}"

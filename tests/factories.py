@@ -4,6 +4,7 @@ import io
 from types import SimpleNamespace
 
 from werkzeug.datastructures import FileStorage
+from werkzeug.security import generate_password_hash
 
 from shared.demo import standard_service_level, uk_calendar
 from shared.extensions import db
@@ -23,7 +24,8 @@ PNG_BYTES = (
 def make_user(email, name, role=Role.CUSTOMER, team=None, password=PASSWORD, **fields) -> User:
     user = User(email=email, name=name, role=role, team=team, **fields)
     if password:
-        user.set_password(password)
+        # A cheap hash keeps tests quick; the app's own hashing is scrypt.
+        user.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
     db.session.add(user)
     db.session.flush()
     return user

@@ -10,10 +10,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_mail import Message
+from flask_mail import Connection, Message
 from sqlalchemy import select, update
 
-from shared.extensions import db, mail
+from shared.extensions import db
 from shared.models import (
     Case,
     EmailStatus,
@@ -115,14 +115,15 @@ def _send_claimed(email_id: int) -> int:
     mail_server = current_app.config.get("MAIL_SERVER")
     try:
         if mail_server:
-            mail.send(
-                Message(
-                    subject=message.subject,
-                    recipients=[message.recipient],
-                    body=message.text_body,
-                    html=message.html_body,
+            with _TimedConnection(current_app.extensions["mail"]) as connection:
+                connection.send(
+                    Message(
+                        subject=message.subject,
+                        recipients=[message.recipient],
+                        body=message.text_body,
+                        html=message.html_body,
+                    )
                 )
-            )
     except (smtplib.SMTPException, OSError) as error:
         _record_failure(message, error)
         db.session.commit()
@@ -143,6 +144,20 @@ def _send_claimed(email_id: int) -> int:
         )
     db.session.commit()
     return 1
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with MAIL_TIMEOUT: a mail server that never answers must not
+    hold the request (or the worker) forever; the send fails and is retried later."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp(self.mail.server, self.mail.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
 
 
 def _record_failure(message: OutgoingEmail, error: Exception) -> None:

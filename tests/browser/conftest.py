@@ -1,0 +1,155 @@
+"""Real-browser tests: Chromium, driven by Playwright, against the app on a live server.
+
+Every test here is marked `browser`. Without Chromium or the `playwright` package the
+tests are skipped, except in CI (CI=true), where that is a failure: CI must never skip
+the customer's journey silently. Point CHROMIUM_PATH at another Chromium if needed.
+"""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port
+
+HERE = Path(__file__).resolve().parent
+AXE = HERE / "vendor" / "axe.min.js"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    # This hook sees the whole session's items: mark only those in this folder.
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so fixtures can tell that it failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _cannot_run(reason: str):
+    if _in_ci():
+        pytest.fail(f"{reason} (CI=true: browser tests must run in CI)", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium_executable() -> str | None:
+    candidates = [
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        shutil.which("chromium"),
+    ]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _cannot_run("the playwright package is not installed")
+    executable = chromium_executable()
+    if executable is None:
+        _cannot_run("no Chromium found (set CHROMIUM_PATH, or install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_server_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def live_server_url(live_server_port) -> str:
+    return f"http://127.0.0.1:{live_server_port}"
+
+
+@pytest.fixture
+def app_config(smtp_app_config, live_server_url) -> dict:
+    """Mail really goes over SMTP, and links in it point at the live server."""
+    return {**smtp_app_config, "PUBLIC_BASE_URL": live_server_url}
+
+
+@pytest.fixture
+def live_server(app, live_server_port, live_server_url):
+    """The test app served over HTTP in a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", live_server_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield live_server_url
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def _new_page(browser, **context_options):
+    context = browser.new_context(**context_options)
+    # The app's CSP allows same-origin scripts only: axe-core is served at /__axe.js.
+    context.route("**/__axe.js", lambda route: route.fulfill(
+        path=AXE, content_type="application/javascript"
+    ))
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def _screenshot_if_failed(request, page, tmp_path):
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and not page.is_closed():
+        path = tmp_path / "failure.png"
+        page.screenshot(path=path, full_page=True)
+        print(f"\nScreenshot of the page when {request.node.name} failed: {path}")
+
+
+@pytest.fixture
+def page(browser, live_server, request, tmp_path):
+    context, page = _new_page(browser)
+    yield page
+    _screenshot_if_failed(request, page, tmp_path)
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server, request, tmp_path):
+    """A page the width of a small phone (390 by 844 CSS pixels)."""
+    context, page = _new_page(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    yield page
+    _screenshot_if_failed(request, page, tmp_path)
+    context.close()
+
+
+@pytest.fixture
+def no_script_page(browser, live_server, request, tmp_path):
+    """A page with JavaScript turned off: every page must work without it."""
+    context, page = _new_page(browser, java_script_enabled=False)
+    yield page
+    _screenshot_if_failed(request, page, tmp_path)
+    context.close()
