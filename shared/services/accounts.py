@@ -4,6 +4,7 @@ Nothing here tells a caller whether an address is known: the same answer is give
 """
 
 from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from shared.extensions import db
 from shared.models import Role, User, normalise_email, utcnow
@@ -75,9 +76,16 @@ def mark_email_verified(user: User) -> None:
         user.email_verified_at = utcnow()
 
 
+# Checked when the address is unknown, so that a wrong address takes as long as a wrong password.
+_UNKNOWN_USER_HASH = generate_password_hash("no such user")
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = User.by_email(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or user.password_hash is None:
+        check_password_hash(_UNKNOWN_USER_HASH, password)
+        return None
+    if not user.active or not user.check_password(password):
         return None
     user.last_login_at = utcnow()
     return user
