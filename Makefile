@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+export PORT
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test install db demo-data lint

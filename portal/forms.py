@@ -20,6 +20,10 @@ from shared.services.attachments import ALLOWED_EXTENSIONS_WORDS
 EMAIL_MESSAGE = "Enter an email address like name@example.com"
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _required(what: str):
     return DataRequired(message=f"Enter {what}")
 
@@ -31,6 +35,7 @@ class RaiseCaseForm(FlaskForm):
     )
     email = EmailField(
         "Your email address",
+        filters=[_strip],
         description="We will send you a link to follow your complaint. We never share it.",
         validators=[_required("your email address"), Email(EMAIL_MESSAGE), Length(max=254)],
     )
@@ -122,7 +127,8 @@ class RatingForm(FlaskForm):
 
 class SignInForm(FlaskForm):
     email = EmailField(
-        "Email address", validators=[_required("your email address"), Email(EMAIL_MESSAGE)]
+        "Email address",
+        filters=[_strip], validators=[_required("your email address"), Email(EMAIL_MESSAGE)]
     )
     password = PasswordField("Password", validators=[_required("your password")])
 
@@ -130,6 +136,7 @@ class SignInForm(FlaskForm):
 class SignInLinkForm(FlaskForm):
     email = EmailField(
         "Email address",
+        filters=[_strip],
         description="The address you used when you raised your complaint.",
         validators=[_required("your email address"), Email(EMAIL_MESSAGE)],
     )
@@ -139,6 +146,7 @@ class RegisterForm(FlaskForm):
     name = StringField("Your name", validators=[_required("your name"), Length(max=120)])
     email = EmailField(
         "Email address",
+        filters=[_strip],
         description="We will email you a link to choose your password.",
         validators=[_required("your email address"), Email(EMAIL_MESSAGE), Length(max=254)],
     )

@@ -83,7 +83,9 @@ def raise_case():
     form = _raise_case_form()
     if form.validate_on_submit():
         categories = {c.id: c for c in queries.active_categories()}
-        signed_in = current_user if current_user.is_authenticated and current_user.is_customer else None
+        signed_in = current_user if current_user.is_authenticated else None
+        if signed_in is not None and not signed_in.is_customer:
+            signed_in = None  # staff raising a complaint do it as a guest would
         try:
             case = case_actions.raise_case(
                 name=form.name.data,
@@ -165,7 +167,7 @@ def _case_action(reference, form_name, form, action, success_message):
     case = queries.customer_case_or_404(reference, current_user.id)
     if form.validate_on_submit():
         try:
-            action(case, **form_values)
+            action(case)
         except RuleViolation as violation:
             services.rollback()
             case = queries.customer_case_or_404(reference, current_user.id)
@@ -258,8 +260,10 @@ def attachment(reference, attachment_id):
 
 def _safe_next(default_endpoint="portal.my_cases") -> str:
     target = request.args.get("next", "")
-    # Only paths on this site: "//evil.example" and "https://…" are refused.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only paths on this site: "//evil.example" and "https://…" are refused, and so is any
+    # control character: browsers drop tabs and newlines, so "/\t/evil.example" is "//evil…".
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for(default_endpoint)
 

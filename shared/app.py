@@ -141,7 +141,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         # Magic links carry a token in the URL: never leak it to another site.
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
             response.vary.add("HX-Request")

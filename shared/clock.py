@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 
 # Enough for a year of holidays many times over; a walk this long means the
 # calendar can never open and looping further would never end.

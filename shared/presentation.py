@@ -41,7 +41,9 @@ def time_frames_of(case: Case, now: datetime | None = None) -> list[TimeFrameVie
     for label, due_at, met_at in rows:
         state, words = _state(due_at, met_at, now, owner_first_name, zone, closed=not case.is_open)
         views.append(
-            TimeFrameView(label, due_at, describe_due(due_at, zone, zone_label), met_at, state, words)
+            TimeFrameView(
+                label, due_at, describe_due(due_at, zone, zone_label), met_at, state, words
+            )
         )
     return views
 
@@ -98,7 +100,8 @@ def calendar_hours_words(calendar: Calendar) -> str:
         return "no working hours are set"
     first, last = calendar.hours[0], calendar.hours[-1]
     same_hours = all((h.opens, h.closes) == (first.opens, first.closes) for h in calendar.hours)
-    consecutive = [h.weekday for h in calendar.hours] == list(range(first.weekday, last.weekday + 1))
+    weekdays = [h.weekday for h in calendar.hours]
+    consecutive = weekdays == list(range(first.weekday, last.weekday + 1))
     if same_hours and consecutive:
         days = f"{WEEKDAY_NAMES[first.weekday]} to {WEEKDAY_NAMES[last.weekday]}"
         return (

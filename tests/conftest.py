@@ -12,6 +12,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, event, text
 
 # Keep instance files (secret key, uploads) of test apps out of the working tree.
@@ -83,6 +84,13 @@ def app_config() -> dict:
 @pytest.fixture
 def app(_schema, database, app_config, tmp_path):
     app = create_app({**_test_config(database, tmp_path / "uploads"), **app_config})
+
+    # The test's app context outlives each request, and with it `g`: forget the signed-in
+    # user after every request so the next one reads it from its session, as in production.
+    @app.teardown_request
+    def forget_cached_user(error=None):
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         db.session.remove()

@@ -2,7 +2,6 @@
 
 import io
 import re
-from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -11,9 +10,20 @@ from shared import services
 from shared.extensions import db
 from shared.models import Attachment, Case, EventKind, TimelineEvent
 from tests import factories
+from tests.test_portal_support import (
+    error_summary,
+    field_block,
+    forget_request_globals,
+    text_of,
+    textarea_text,
+)
 
-FIELD_WRAPPER = re.compile(r'<div class="field(?: field--error)?" id=')
 DESCRIPTION = "The courier left my parcel in the rain and the box was soaked through."
+
+
+@pytest.fixture(autouse=True)
+def _fresh_g_per_request(app):
+    forget_request_globals(app)
 
 
 def complaint(org, **changes):
@@ -30,17 +40,6 @@ def complaint(org, **changes):
 
 def only_case() -> Case:
     return db.session.scalars(select(Case)).one()
-
-
-def text_of(response) -> str:
-    return unescape(response.get_data(as_text=True))
-
-
-def field_block(html: str, field_id: str) -> str:
-    """The HTML of one field's wrapper, from its opening tag to the next field."""
-    start = html.index(f'id="{field_id}-field"')
-    following = FIELD_WRAPPER.search(html, start + 1)
-    return html[start: following.start() if following else len(html)]
 
 
 def test_form_shows_labels_and_the_categories(client, org):
@@ -118,10 +117,10 @@ def test_attachment_is_stored_and_the_owner_customer_can_download_it(client, org
     login_as(case.customer)
     page = client.get(f"/cases/{case.reference}")
     assert f"/cases/{case.reference}/files/{attachment.id}" in page.get_data(as_text=True)
-    download = client.get(f"/cases/{case.reference}/files/{attachment.id}")
-    assert download.status_code == 200
-    assert download.data == factories.PNG_BYTES
-    assert download.mimetype == "image/png"
+    with client.get(f"/cases/{case.reference}/files/{attachment.id}") as download:
+        assert download.status_code == 200
+        assert download.data == factories.PNG_BYTES
+        assert download.mimetype == "image/png"
 
 
 @pytest.mark.parametrize(
@@ -139,9 +138,11 @@ def test_missing_required_field_is_refused_beside_the_field(client, org, missing
 
     assert response.status_code == 422
     html = text_of(response)
-    assert "There is a problem" in html
-    assert f'<a href="#{field_id}">{message}</a>' in html
+    anchor = "category-0" if missing == "category" else field_id  # radios: the first one
+    assert f'<a href="#{anchor}">{message}</a>' in error_summary(html)
     assert message in field_block(html, field_id)
+    if missing != "description":
+        assert textarea_text(html, "description") == DESCRIPTION
     assert db.session.scalars(select(Case)).first() is None
 
 
@@ -153,17 +154,16 @@ def test_bad_email_is_refused_and_everything_typed_is_kept(client, org):
 
     assert response.status_code == 422
     html = text_of(response)
+    assert "Enter an email address like name@example.com" in error_summary(html)
     assert "Enter an email address like name@example.com" in field_block(html, "email")
-    assert 'value="alex-at-example"' in html
-    assert 'value="Alex Carter"' in html
-    assert re.search(r'<textarea[^>]*id="description"[^>]*>\s*' + re.escape(DESCRIPTION), html)
-    assert "A replacement, please." in html
-    assert 'value="ORD-4411"' in html
-    assert 'value="Pat Carter"' in html
-    assert re.search(r'<option selected value="relative">|<option value="relative" selected',
-                     html)
-    assert re.search(rf'checked[^>]*value="{org.delivery.id}"|value="{org.delivery.id}"[^>]*checked',
-                     html)
+    assert 'value="alex-at-example"' in field_block(html, "email")
+    assert 'value="Alex Carter"' in field_block(html, "name")
+    assert textarea_text(html, "description") == DESCRIPTION
+    assert textarea_text(html, "desired_outcome") == "A replacement, please."
+    assert 'value="ORD-4411"' in field_block(html, "external_reference")
+    assert 'value="Pat Carter"' in field_block(html, "on_behalf_of")
+    assert re.search(r'<option selected value="relative">', html)
+    assert re.search(rf'<input checked [^>]*name="category"[^>]*value="{org.delivery.id}">', html)
 
 
 def test_representative_name_without_relationship_is_refused(client, org):
@@ -171,10 +171,11 @@ def test_representative_name_without_relationship_is_refused(client, org):
 
     assert response.status_code == 422
     html = text_of(response)
-    message = "Choose how you know the person you are complaining for"
-    assert "There is a problem" in html
-    assert message in field_block(html, "representative_relationship")
-    assert re.search(r'<textarea[^>]*id="description"[^>]*>\s*' + re.escape(DESCRIPTION), html)
+    assert "person you are complaining for" in error_summary(html)
+    assert "person you are complaining for" in field_block(html, "representative_relationship")
+    assert 'value="Pat Carter"' in field_block(html, "on_behalf_of")
+    assert textarea_text(html, "description") == DESCRIPTION
+    assert db.session.scalars(select(Case)).first() is None
 
 
 @pytest.mark.parametrize(
@@ -191,12 +192,23 @@ def test_unacceptable_file_is_refused_beside_the_field(client, org, filename, co
 
     assert response.status_code == 422
     html = text_of(response)
-    assert "There is a problem" in html
+    assert message in error_summary(html)
     assert message in field_block(html, "attachments")
-    assert re.search(r'<textarea[^>]*id="description"[^>]*>\s*' + re.escape(DESCRIPTION), html)
+    assert textarea_text(html, "description") == DESCRIPTION
     assert "please choose them again" in html
     assert db.session.scalars(select(Case)).first() is None
     assert db.session.scalars(select(TimelineEvent)).first() is None
+
+
+def test_more_than_five_files_are_refused(client, org):
+    files = [(io.BytesIO(factories.PNG_BYTES), f"photo{n}.png") for n in range(6)]
+
+    response = client.post("/complaints/new", data=complaint(org, attachments=files),
+                           content_type="multipart/form-data")
+
+    assert response.status_code == 422
+    assert "Attach 5 files at most." in field_block(text_of(response), "attachments")
+    assert db.session.scalars(select(Case)).first() is None
 
 
 def test_confirmation_page_is_not_found_in_another_browser(app, client, org):

@@ -271,7 +271,8 @@ def rate_case(case: Case, *, customer: User, rating: int, comment: str = "") -> 
         case,
         EventKind.RATED,
         actor=customer,
-        body=f"Rated {rating} out of 5." + (f" “{case.rating_comment}”" if case.rating_comment else ""),
+        body=f"Rated {rating} out of 5."
+        + (f" “{case.rating_comment}”" if case.rating_comment else ""),
         data={"rating": rating},
     )
 

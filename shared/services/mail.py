@@ -6,7 +6,6 @@ attempt's outcome goes on the case timeline.
 
 import logging
 import smtplib
-import socket
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -159,24 +158,6 @@ class _TimedConnection(Connection):
         if self.mail.username and self.mail.password:
             host.login(self.mail.username, self.mail.password)
         return host
-
-
-def _send_over_smtp(message: OutgoingEmail) -> None:
-    # Flask-Mail opens its SMTP connection without a timeout; a mail server that accepts the
-    # connection and then says nothing would hold this request forever.
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(current_app.config["MAIL_TIMEOUT"])
-    try:
-        mail.send(
-            Message(
-                subject=message.subject,
-                recipients=[message.recipient],
-                body=message.text_body,
-                html=message.html_body,
-            )
-        )
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def _record_failure(message: OutgoingEmail, error: Exception) -> None:

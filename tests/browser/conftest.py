@@ -111,9 +111,9 @@ def live_server(app, live_server_port, live_server_url):
 def _new_page(browser, **context_options):
     context = browser.new_context(**context_options)
     # The app's CSP allows same-origin scripts only: axe-core is served at /__axe.js.
-    context.route("**/__axe.js", lambda route: route.fulfill(
-        path=AXE, content_type="application/javascript"
-    ))
+    context.route(
+        "**/__axe.js", lambda route: route.fulfill(path=AXE, content_type="application/javascript")
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     return context, page

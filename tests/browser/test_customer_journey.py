@@ -9,7 +9,6 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import expect
 from sqlalchemy import select
 
 from shared import services
@@ -17,6 +16,11 @@ from shared.extensions import db
 from shared.models import Case
 from shared.services import cases as case_actions
 from tests import factories
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the `browser` fixture skips these tests then (fails them in CI)
+    expect = None
 
 AXE_RUN = "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
 # Set to a folder to keep a full-page screenshot of every page checked (for a visual review).
@@ -32,12 +36,14 @@ def assert_accessible(page, name: str) -> None:
         origin = re.match(r"https?://[^/]+", page.url).group(0)
         page.add_script_tag(url=f"{origin}/__axe.js")
     violations = page.evaluate(AXE_RUN)
-    blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not blocking, f"axe-core on the {name} page ({page.url}):\n" + "\n".join(
+    findings = f"axe-core on the {name} page ({page.url}):\n" + "\n".join(
         f"- {v['id']} ({v['impact']}): {v['help']}; "
         f"nodes: {[node['target'] for node in v['nodes']]}"
         for v in violations
     )
+    if violations:
+        print(findings)  # minor and moderate ones too, for whoever reads the output
+    assert not [v for v in violations if v["impact"] in ("serious", "critical")], findings
 
 
 def wait_for_email(smtp_server, recipient: str, timeout: float = 10.0):
@@ -50,11 +56,15 @@ def wait_for_email(smtp_server, recipient: str, timeout: float = 10.0):
     raise AssertionError(f"no email to {recipient} within {timeout} s")
 
 
-def fill_complaint(page, *, name: str | None) -> None:
-    if name is not None:
-        page.get_by_label("Your name", exact=True).fill(name)
+def choose(page, option: str) -> None:
+    """Choose a radio by its label, as people do: the label draws the radio they click."""
+    page.locator("label").filter(has_text=re.compile(f"^{re.escape(option)}$")).click()
+    expect(page.get_by_role("radio", name=option)).to_be_checked()
+
+
+def fill_all_but_the_name(page) -> None:
     page.get_by_label("Your email address").fill(EMAIL)
-    page.get_by_role("radio", name="Delivery").check()
+    choose(page, "Delivery")
     page.get_by_label("What happened?").fill("The new front door arrived with a cracked panel.")
     page.get_by_label("What would put it right? (optional)").fill("Replace the door, please.")
 
@@ -63,7 +73,7 @@ def test_a_guest_complains_follows_the_emailed_link_replies_and_rates_the_resolu
     page, live_server, org, smtp_server, tmp_path
 ):
     js_errors = []
-    page.on("pageerror", js_errors.append)
+    page.on("pageerror", lambda error: js_errors.append(error))
 
     page.goto(live_server)
     assert_accessible(page, "home")
@@ -72,7 +82,7 @@ def test_a_guest_complains_follows_the_emailed_link_replies_and_rates_the_resolu
     assert_accessible(page, "complaint form")
 
     # One mistake: the name is missing. The summary takes focus; nothing typed is lost.
-    fill_complaint(page, name=None)
+    fill_all_but_the_name(page)
     page.get_by_role("button", name="Send my complaint").click()
     summary = page.locator(".error-summary")
     expect(summary).to_contain_text("Enter your name")
@@ -108,11 +118,10 @@ def test_a_guest_complains_follows_the_emailed_link_replies_and_rates_the_resolu
     page.goto(link)
     expect(page.get_by_text(f"Complaint {reference}")).to_be_visible()
     expect(page.locator(".owner-card__name")).to_have_text(owner_name)
-    attachment = page.get_by_role("link", name="door.png")
-    with page.expect_download() as download:
-        attachment.click()
-    assert Path(download.value.path()).read_bytes() == factories.PNG_BYTES
     assert_accessible(page, "case")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="door.png").click()
+    assert Path(download.value.path()).read_bytes() == factories.PNG_BYTES
 
     page.get_by_label("Your message").fill("Thank you, here is more detail")
     page.get_by_role("button", name="Send message").click()
@@ -130,7 +139,7 @@ def test_a_guest_complains_follows_the_emailed_link_replies_and_rates_the_resolu
     expect(thank_you).to_contain_text("We replaced the door.")
     assert_accessible(page, "case after resolution")
 
-    page.get_by_role("radio", name="5 Very well").check()
+    choose(page, "5 Very well")
     page.get_by_label("Anything you would like to tell us? (optional)").fill("Quick and kind.")
     page.get_by_role("button", name="Send my rating").click()
     expect(page.get_by_role("status")).to_have_text("Thank you for your rating.")
@@ -163,7 +172,7 @@ def test_the_complaint_form_fits_a_phone_screen(phone_page, live_server, org):
 def test_a_complaint_can_be_made_with_javascript_turned_off(no_script_page, live_server, org):
     page = no_script_page
     page.goto(f"{live_server}/complaints/new")
-    fill_complaint(page, name=None)
+    fill_all_but_the_name(page)
     page.get_by_role("button", name="Send my complaint").click()
     expect(page.locator(".error-summary")).to_contain_text("Enter your name")
     expect(page.get_by_label("What happened?")).to_have_value(
