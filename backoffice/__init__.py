@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("backoffice", __name__)
 
-from backoffice import views  # noqa: E402,F401  (routes attach themselves to bp)
+# Each module attaches its routes to bp and registers its navigation entries.
+from backoffice import views  # noqa: E402,F401
+from backoffice.navigation import navigation_for_current_user  # noqa: E402
+
+
+@bp.context_processor
+def staff_navigation():
+    return {"staff_navigation": navigation_for_current_user()}

@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from backoffice import bp
 from backoffice.forms import StaffSignInForm
+from backoffice.navigation import add_nav_item
 from shared import queries, services
 from shared.extensions import limiter
 from shared.models import Role
@@ -15,6 +16,9 @@ from shared.permissions import staff_required
 from shared.services import accounts
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
+
+add_nav_item("backoffice.home", "My cases", order=10)
+add_nav_item("backoffice.mailbox", "Mailbox", roles={Role.ADMIN}, order=90)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
+from shared import permissions
 from shared.clock import describe_due, humanise_duration, short_due
 from shared.models import Calendar, Case, CaseStatus, EventKind, utcnow
 
@@ -88,6 +89,20 @@ EVENT_TITLES = {
     EventKind.CLOSED: "Closed",
     EventKind.REOPENED: "Reopened",
     EventKind.RATED: "Rating",
+    EventKind.PRIORITY_CHANGED: "Priority changed",
+    EventKind.CATEGORY_CHANGED: "Category changed",
+    EventKind.TRANSFERRED: "New owner",
+    EventKind.UNDERSTANDING_PROPOSED: "What we understand",
+    EventKind.UNDERSTANDING_CONFIRMED: "Understanding confirmed",
+    EventKind.UNDERSTANDING_CORRECTED: "Understanding corrected",
+    EventKind.OPTIONS_OFFERED: "Ways to put it right",
+    EventKind.OPTION_CHOSEN: "Remedy chosen",
+    EventKind.COMMITMENT_MADE: "Promise",
+    EventKind.COMMITMENT_KEPT: "Promise kept",
+    EventKind.COMMITMENT_BROKEN: "Promise not kept",
+    EventKind.TASK_CREATED: "Task",
+    EventKind.TASK_UPDATED: "Task updated",
+    EventKind.MERGED: "Merged",
 }
 
 
@@ -140,6 +155,7 @@ def init_app(app: Flask) -> None:
         event_title=lambda event: EVENT_TITLES.get(EventKind(event.kind), event.kind),
         case_zone=case_zone,
         calendar_hours_words=calendar_hours_words,
+        permissions=permissions,
     )
 
     @app.context_processor

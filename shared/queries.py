@@ -13,6 +13,7 @@ from shared.models import (
     Category,
     OutgoingEmail,
     ServiceLevel,
+    Task,
     TimelineEvent,
     Visibility,
 )
@@ -103,6 +104,36 @@ def customer_attachment_or_404(case: Case, attachment_id: int) -> Attachment:
     if attachment is None:
         abort(404)
     return attachment
+
+
+def staff_case_or_404(reference: str) -> Case:
+    """A case for the back office, with everything its page shows loaded up front."""
+    case = db.session.scalars(
+        select(Case)
+        .where(Case.reference == reference.upper())
+        .options(
+            *_CASE_DISPLAY,
+            joinedload(Case.customer),
+            joinedload(Case.team),
+            selectinload(Case.tasks).joinedload(Task.assignee),
+            selectinload(Case.tasks).joinedload(Task.team),
+            selectinload(Case.commitments),
+            selectinload(Case.resolution_options),
+        )
+    ).first()
+    if case is None:
+        abort(404)
+    return case
+
+
+def staff_timeline(case_id: int) -> list[TimelineEvent]:
+    """Every event of a case, internal ones included: for staff only."""
+    return db.session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.case_id == case_id)
+        .options(joinedload(TimelineEvent.actor), selectinload(TimelineEvent.attachments))
+        .order_by(TimelineEvent.id)
+    ).all()
 
 
 def staff_owned_cases(owner_id: int, limit: int = 100) -> list[Case]:

@@ -13,16 +13,11 @@ from shared.models import OutgoingEmail, User
 from shared.services.cases import sign_in_url_for
 from shared.tokens import SET_PASSWORD, SIGN_IN, make_link_token
 from tests import factories
-from tests.test_portal_support import error_summary, forget_request_globals, text_of
+from tests.test_portal_support import error_summary, text_of
 
 BASE = "http://localhost"
 NEW_PASSWORD = "purple kettle on a bicycle"
 WRONG_CREDENTIALS = "That email address and password do not match our records."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    forget_request_globals(app)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from tests import factories
 from tests.test_portal_support import (
     error_summary,
     field_block,
-    forget_request_globals,
     text_of,
     textarea_text,
 )
@@ -23,11 +22,6 @@ from tests.test_portal_support import (
 SECRET = "SECRET internal words"
 RESOLUTION = "We sent a replacement parcel by tracked courier and refunded the postage."
 HTMX_TIMELINE = {"HX-Request": "true", "HX-Target": "timeline"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    forget_request_globals(app)
 
 
 @pytest.fixture

@@ -13,17 +13,11 @@ from tests import factories
 from tests.test_portal_support import (
     error_summary,
     field_block,
-    forget_request_globals,
     text_of,
     textarea_text,
 )
 
 DESCRIPTION = "The courier left my parcel in the rain and the box was soaked through."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    forget_request_globals(app)
 
 
 def complaint(org, **changes):

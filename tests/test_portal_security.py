@@ -11,14 +11,9 @@ from shared.models import Attachment, OutgoingEmail
 from shared.services import cases as case_actions
 from shared.tokens import SET_PASSWORD, make_link_token
 from tests import factories
-from tests.test_portal_support import forget_request_globals, text_of
+from tests.test_portal_support import text_of
 
 CSRF_REFUSAL = "This form has expired"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    forget_request_globals(app)
 
 
 @pytest.fixture

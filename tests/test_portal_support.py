@@ -3,23 +3,7 @@
 import re
 from html import unescape
 
-from flask import Flask, g
-
 FIELD_WRAPPER = re.compile(r'<div class="field(?: field--error)?" id=')
-
-
-def forget_request_globals(app: Flask) -> None:
-    """Give every request an empty `g`, as a real server does.
-
-    The `app` fixture keeps one app context pushed for the whole test, and Flask reuses it for
-    each test-client request, so `g` would otherwise outlive a request: Flask-Login would
-    remember the first request's user, and Flask-WTF the first session's CSRF token.
-    """
-
-    def empty_g():
-        g.__dict__.clear()
-
-    app.before_request_funcs.setdefault(None, []).insert(0, empty_g)
 
 
 def text_of(response) -> str:

@@ -7,7 +7,18 @@ from shared.models.cases import (
     Attachment,
     Case,
     CaseStatus,
+    Understanding,
     reference_for,
+)
+from shared.models.coordination import (
+    OPEN_TASK_STATUSES,
+    CaseViewer,
+    Commitment,
+    CommitmentState,
+    ResolutionOption,
+    SavedReply,
+    Task,
+    TaskStatus,
 )
 from shared.models.outbox import EmailStatus, OutgoingEmail
 from shared.models.service_levels import (
@@ -24,6 +35,15 @@ from shared.models.types import UTCDateTime, utcnow
 from shared.models.users import STAFF_ROLES, Role, Team, User, normalise_email
 
 __all__ = [
+    "OPEN_TASK_STATUSES",
+    "CaseViewer",
+    "Commitment",
+    "CommitmentState",
+    "ResolutionOption",
+    "SavedReply",
+    "Task",
+    "TaskStatus",
+    "Understanding",
     "ALLOWED_TRANSITIONS",
     "OPEN_STATUSES",
     "REPRESENTATIVE_RELATIONSHIPS",

@@ -10,6 +10,15 @@ from shared.models.service_levels import Priority
 from shared.models.types import UTCDateTime, utcnow
 
 
+class Understanding(StrEnum):
+    """The owner's paraphrase of the complaint, and what the customer made of it."""
+
+    NONE = "none"
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    CORRECTED = "corrected"
+
+
 class CaseStatus(StrEnum):
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
@@ -71,6 +80,10 @@ class Case(db.Model):
             f"priority IN {tuple(p.value for p in Priority)}", name="priority_known"
         ),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint(
+            f"understanding_state IN {tuple(u.value for u in Understanding)}",
+            name="understanding_known",
+        ),
         Index("ix_cases_customer_created", "customer_id", "created_at"),
         Index("ix_cases_owner_status", "owner_id", "status"),
     )
@@ -113,6 +126,17 @@ class Case(db.Model):
     closed_at = mapped_column(UTCDateTime())
     resolution: Mapped[str | None] = mapped_column(Text)
 
+    # What we understand: the owner's paraphrase, confirmed or corrected by the customer.
+    understanding: Mapped[str | None] = mapped_column(Text)
+    understanding_state: Mapped[str] = mapped_column(String(16), default=Understanding.NONE)
+    understanding_correction: Mapped[str | None] = mapped_column(Text)
+
+    # A duplicate merged into another case: its reference leads to the surviving case.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+
+    # Optimistic locking: two staff saving the same case at once cannot overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at = mapped_column(UTCDateTime())
@@ -121,6 +145,18 @@ class Case(db.Model):
     owner = relationship("User", foreign_keys=[owner_id])
     category = relationship("Category")
     team = relationship("Team")
+    merged_into = relationship("Case", remote_side="Case.id", foreign_keys=[merged_into_id])
+    tasks = relationship(
+        "Task", back_populates="case", order_by="Task.id", cascade="all, delete-orphan"
+    )
+    commitments = relationship(
+        "Commitment", back_populates="case", order_by="Commitment.due_at",
+        cascade="all, delete-orphan",
+    )
+    resolution_options = relationship(
+        "ResolutionOption", back_populates="case", order_by="ResolutionOption.id",
+        cascade="all, delete-orphan",
+    )
     events = relationship(
         "TimelineEvent",
         back_populates="case",
@@ -128,6 +164,8 @@ class Case(db.Model):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def is_open(self) -> bool:

@@ -24,6 +24,20 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     RATED = "rated"
+    PRIORITY_CHANGED = "priority_changed"
+    CATEGORY_CHANGED = "category_changed"
+    TRANSFERRED = "transferred"
+    UNDERSTANDING_PROPOSED = "understanding_proposed"
+    UNDERSTANDING_CONFIRMED = "understanding_confirmed"
+    UNDERSTANDING_CORRECTED = "understanding_corrected"
+    OPTIONS_OFFERED = "options_offered"
+    OPTION_CHOSEN = "option_chosen"
+    COMMITMENT_MADE = "commitment_made"
+    COMMITMENT_KEPT = "commitment_kept"
+    COMMITMENT_BROKEN = "commitment_broken"
+    TASK_CREATED = "task_created"
+    TASK_UPDATED = "task_updated"
+    MERGED = "merged"
 
 
 class Visibility(StrEnum):

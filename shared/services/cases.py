@@ -146,7 +146,7 @@ def change_priority(case: Case, priority: Priority, *, actor: User, reason: str)
     case.priority = priority
     record_event(
         case,
-        EventKind.STATUS_CHANGED,
+        EventKind.PRIORITY_CHANGED,
         actor=actor,
         visibility=Visibility.INTERNAL,
         body=f"Priority changed from {before} to {priority}: {reason.strip()}",
@@ -164,7 +164,7 @@ def change_category(case: Case, category: Category, *, actor: User, reason: str)
     case.category = category
     record_event(
         case,
-        EventKind.STATUS_CHANGED,
+        EventKind.CATEGORY_CHANGED,
         actor=actor,
         visibility=Visibility.INTERNAL,
         body=f"Category changed from {before} to {category.name}: {reason.strip()}",
