@@ -71,7 +71,8 @@ class RaiseCaseForm(FlaskForm):
         "How do you know them? (optional)",
         choices=[SelectChoice("", "Choose one")]
         + [SelectChoice(value, label) for value, label in REPRESENTATIVE_RELATIONSHIPS.items()],
-        validators=[Optional()],
+        # Checked below: Optional() would stop that check from running on an empty choice.
+        validate_choice=False,
     )
     attachments = MultipleFileField(
         "Attach files (optional)",
@@ -80,6 +81,8 @@ class RaiseCaseForm(FlaskForm):
     )
 
     def validate_representative_relationship(self, field):
+        if field.data and field.data not in REPRESENTATIVE_RELATIONSHIPS:
+            raise ValidationError("Choose one of the options")
         if self.on_behalf_of.data and not field.data:
             raise ValidationError("Choose how you know the person you are complaining for")
 

@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from shared.extensions import db
 from shared.models.types import UTCDateTime, utcnow
@@ -82,7 +82,9 @@ class TimelineIsAppendOnly(Exception):
 # The timeline is the audit record: rows may be added, never changed or removed.
 @event.listens_for(TimelineEvent, "before_update")
 def _refuse_update(mapper, connection, target):
-    raise TimelineIsAppendOnly(f"timeline event {target.id} cannot be changed")
+    # Attaching a file to an event touches only its collection, not the record itself.
+    if object_session(target).is_modified(target, include_collections=False):
+        raise TimelineIsAppendOnly(f"timeline event {target.id} cannot be changed")
 
 
 @event.listens_for(TimelineEvent, "before_delete")
