@@ -5,7 +5,14 @@ from flask import Blueprint
 bp = Blueprint("backoffice", __name__)
 
 # Each module attaches its routes to bp and registers its navigation entries.
-from backoffice import views  # noqa: E402,F401
+from backoffice import (  # noqa: E402,F401
+    admin,
+    cases,
+    coordination,
+    queues,
+    saved_replies,
+    views,
+)
 from backoffice.navigation import navigation_for_current_user  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 import re
 
 from flask import current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import login_user, logout_user
 from markupsafe import Markup, escape
 
 from backoffice import bp
@@ -17,7 +17,6 @@ from shared.services import accounts
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
-add_nav_item("backoffice.home", "My cases", order=10)
 add_nav_item("backoffice.mailbox", "Mailbox", roles={Role.ADMIN}, order=90)
 
 
@@ -51,14 +50,6 @@ def login():
 def logout():
     logout_user()
     return redirect(url_for("backoffice.login"))
-
-
-@bp.get("/")
-@staff_required()
-def home():
-    return render_template(
-        "backoffice/home.html", cases=queries.staff_owned_cases(current_user.id)
-    )
 
 
 @bp.get("/mailbox")

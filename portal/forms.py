@@ -171,3 +171,26 @@ class SetPasswordForm(FlaskForm):
         validators=[_required("your password again"),
                     EqualTo("password", message="The two passwords do not match")],
     )
+
+
+class ConfirmUnderstandingForm(FlaskForm):
+    """Only a CSRF token: "Yes, that's right" is the whole answer."""
+
+
+class CorrectUnderstandingForm(FlaskForm):
+    correction = TextAreaField(
+        "What have we got wrong?",
+        description="Tell us in your own words what is missing or not right.",
+        validators=[_required("what we have got wrong"), Length(max=5000)],
+    )
+
+
+class ChooseOptionForm(FlaskForm):
+    # The choices are this case's open offers, set by the view; an id that is not one of the
+    # case's offers is refused there (404), not here.
+    option = RadioField(
+        "Which would you prefer?",
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(message="Choose one of the ways to put it right")],
+    )

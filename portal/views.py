@@ -15,7 +15,10 @@ from flask_login import current_user, login_user, logout_user
 
 from portal import bp
 from portal.forms import (
+    ChooseOptionForm,
     ConfirmResolutionForm,
+    ConfirmUnderstandingForm,
+    CorrectUnderstandingForm,
     RaiseCaseForm,
     RatingForm,
     RegisterForm,
@@ -26,11 +29,13 @@ from portal.forms import (
     SignInLinkForm,
 )
 from shared import queries, services
+from shared.clock import describe_due
 from shared.extensions import db, htmx, limiter
 from shared.models import User
 from shared.permissions import customer_required
-from shared.services import RuleViolation, accounts
+from shared.services import RuleViolation, accounts, remedies, understanding
 from shared.services import cases as case_actions
+from shared.services import commitments as commitment_actions
 from shared.services.attachments import attachment_path, chosen_files
 from shared.tokens import (
     SET_PASSWORD,
@@ -66,7 +71,10 @@ def home():
 
 def _raise_case_form() -> RaiseCaseForm:
     form = RaiseCaseForm()
-    form.category.choices = [(c.id, c.name) for c in queries.active_categories()]
+    categories = queries.active_categories()
+    form.category.choices = [(c.id, c.name) for c in categories]
+    # Admins describe each category for customers; shown under its name.
+    form.category_hints = {c.id: c.description for c in categories if c.description}
     if current_user.is_authenticated and current_user.is_customer and not form.is_submitted():
         form.name.data = form.name.data or current_user.name
         form.email.data = form.email.data or current_user.email
@@ -140,6 +148,9 @@ def _render_case(case, status=200, **forms):
     forms.setdefault("reopen_form", ReopenForm(formdata=None))
     forms.setdefault("rating_form", RatingForm(formdata=None))
     forms.setdefault("confirm_form", ConfirmResolutionForm(formdata=None))
+    forms.setdefault("confirm_understanding_form", ConfirmUnderstandingForm(formdata=None))
+    forms.setdefault("correct_understanding_form", CorrectUnderstandingForm(formdata=None))
+    forms.setdefault("choose_option_form", ChooseOptionForm(formdata=None))
     events = queries.public_timeline(case.id)
     if htmx and htmx.target == "timeline":
         return render_template("portal/_partials/_timeline.html", case=case, events=events)
@@ -159,7 +170,12 @@ def _render_case(case, status=200, **forms):
 @bp.get("/cases/<reference>")
 @customer_required
 def case(reference):
-    return _render_case(queries.customer_case_or_404(reference, current_user.id))
+    case = queries.customer_case_or_404(reference, current_user.id)
+    # A merged case's reference keeps working: it leads to the case that carries on.
+    survivor = queries.surviving_case_for_customer(case, current_user.id)
+    if survivor is not None:
+        return redirect(url_for("portal.case", reference=survivor.reference))
+    return _render_case(case)
 
 
 def _case_action(reference, form_name, form, action, success_message):
@@ -380,4 +396,62 @@ def set_password(token):
             return redirect(url_for("portal.my_cases"))
     return render_template("portal/set_password.html", form=form, user=user), (
         422 if form.is_submitted() else 200
+    )
+
+
+# --- What we understand, and ways to put it right ---------------------------------------------
+
+
+@bp.context_processor
+def coordination_words():
+    """Promises read as "by Tuesday 24 November, 17:00 UK time", with their state."""
+    return {"commitment_overdue": commitment_actions.is_overdue, "describe_due": describe_due}
+
+
+@bp.post("/cases/<reference>/understanding/confirm")
+@customer_required
+def confirm_understanding(reference):
+    form = ConfirmUnderstandingForm()
+    return _case_action(
+        reference,
+        "confirm_understanding_form",
+        form,
+        lambda case: understanding.confirm_understanding(case, customer=current_user),
+        "Thank you for confirming. We will keep working on exactly that.",
+    )
+
+
+@bp.post("/cases/<reference>/understanding/correct")
+@customer_required
+def correct_understanding(reference):
+    form = CorrectUnderstandingForm()
+    return _case_action(
+        reference,
+        "correct_understanding_form",
+        form,
+        lambda case: understanding.correct_understanding(
+            case, customer=current_user, correction=form.correction.data
+        ),
+        "Thank you: we have your correction and will work from it.",
+    )
+
+
+@bp.post("/cases/<reference>/options/choose")
+@customer_required
+def choose_option(reference):
+    form = ChooseOptionForm()
+
+    def choose(case):
+        # Only this case's own offers can be chosen: any other id is not found.
+        option = next((o for o in case.resolution_options if o.id == form.option.data), None)
+        if option is None:
+            abort(404)
+        remedies.choose_option(case, option, customer=current_user)
+
+    return _case_action(
+        reference,
+        "choose_option_form",
+        form,
+        choose,
+        "Thank you for choosing. We will put it right this way and keep you informed.",
     )

@@ -25,3 +25,39 @@ def init_app(app: Flask) -> None:
         from shared.services.mail import deliver_due
 
         click.echo(f"Delivered {deliver_due(limit=500)} message(s).")
+
+    @app.cli.command("seed")
+    @click.option("--cases", "case_count", type=click.IntRange(min=0), default=1000,
+                  show_default=True, help="How many cases to add.")
+    @click.option("--seed", "seed_value", type=int, default=1, show_default=True,
+                  help="The same seed gives the same data.")
+    @click.option("--append", is_flag=True, help="Add to a database that already has cases.")
+    @click.option("--now", "now_text", default=None, metavar="ISO-TIME",
+                  help="Pretend it is this moment (UTC), for data identical to the byte.")
+    def seed_command(case_count, seed_value, append, now_text):
+        """Fill the database with a large, realistic, repeatable data set."""
+        from datetime import UTC, datetime
+
+        from shared.seed import SeedRefused, seed_database
+
+        now = None
+        if now_text:
+            try:
+                now = datetime.fromisoformat(now_text)
+            except ValueError as error:
+                raise click.BadParameter(f"not an ISO date and time: {now_text}") from error
+            now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        try:
+            report = seed_database(
+                case_count, seed_value, append=append, now=now,
+                progress=lambda message: click.echo(f"  {message}"),
+            )
+        except SeedRefused as refusal:
+            raise click.ClickException(str(refusal)) from refusal
+        click.echo(
+            f"Seeded {report.cases} cases, {report.customers} customers, {report.events} events,"
+            f" {report.tasks} tasks, {report.commitments} promises and {report.options} remedies"
+            f" in {report.seconds:.1f} s."
+        )
+        if report.created_organisation:
+            click.echo("Staff and customers sign in with the demo password (see the README).")

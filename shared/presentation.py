@@ -166,3 +166,100 @@ def init_app(app: Flask) -> None:
             "ombudsman_url": app.config["OMBUDSMAN_URL"],
             "ombudsman_after_weeks": app.config["OMBUDSMAN_AFTER_WEEKS"],
         }
+
+
+# --- Staff clocks: each time frame's countdown in business time, for the back office ---------
+
+
+@dataclass(frozen=True)
+class StaffClock:
+    label: str  # "Acknowledge", "First response", "Resolve", "Next update"
+    due_at: datetime
+    due_words: str  # in the case's calendar zone
+    countdown: str  # "3 working hours left", "overdue by 2 working hours", "met on time"
+    state: str  # on_track, at_risk, breached, met, not_needed
+    state_words: str
+    tag_class: str
+
+
+STAFF_CLOCK_TAGS = {
+    "on_track": "tag--on-track",
+    "at_risk": "tag--at-risk",
+    "breached": "tag--late",
+    "met": "tag--done",
+    "not_needed": "tag--neutral",
+}
+STAFF_CLOCK_WORDS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "breached": "Breached",
+    "met": "Met",
+    "not_needed": "Not needed",
+}
+
+
+def working_time_words(minutes: int, minutes_per_day: int) -> str:
+    """Business time for staff: "45 working minutes", "3 working hours 20 minutes",
+    "2 working days 3 hours"."""
+    if minutes_per_day and minutes >= minutes_per_day:
+        days, rest = divmod(minutes, minutes_per_day)
+        words = f"{days} working day{'s' if days != 1 else ''}"
+        hours = rest // 60
+        return words + (f" {hours} hour{'s' if hours != 1 else ''}" if hours else "")
+    amount, unit_and_rest = humanise_duration(minutes).split(" ", 1)
+    return f"{amount} working {unit_and_rest}"
+
+
+def staff_clocks(case: Case, now: datetime | None = None) -> list[StaffClock]:
+    """Each time frame of the case with its countdown and state, counted in the case's
+    own calendar. At risk means due before the end of the next business day."""
+    now = now or utcnow()
+    calendar = case.category.service_level.calendar
+    business = calendar.business_calendar()
+    per_day = round(business.working_minutes_per_day())
+    at_risk_before = business.add_business_days(now, 1)
+    rows = [
+        ("Acknowledge", case.acknowledge_due_at, case.acknowledged_at),
+        ("First response", case.first_response_due_at, case.first_responded_at),
+        ("Resolve", case.resolve_due_at, case.resolved_at),
+    ]
+    if case.is_open and case.next_update_due_at is not None:
+        rows.append(("Next update", case.next_update_due_at, None))
+    clocks = []
+    for label, due_at, met_at in rows:
+        if met_at is not None:
+            late_by = business.business_minutes_between(due_at, met_at)
+            state = "met"
+            countdown = (
+                f"met {working_time_words(late_by, per_day)} late" if late_by > 0
+                else "met on time"
+            )
+        elif not case.is_open:
+            state, countdown = "not_needed", "no longer needed"
+        else:
+            left = business.business_minutes_between(now, due_at)
+            # Outside working hours no business time may separate now and the due time.
+            if now > due_at:
+                state = "breached"
+                countdown = (
+                    f"overdue by {working_time_words(-left, per_day)}" if left < 0
+                    else f"overdue since {short_due(due_at, calendar.zone)}"
+                )
+            else:
+                state = "at_risk" if due_at < at_risk_before else "on_track"
+                countdown = (
+                    f"{working_time_words(left, per_day)} left" if left > 0
+                    else f"due {short_due(due_at, calendar.zone)}, when work starts"
+                )
+        clocks.append(
+            StaffClock(
+                label=label,
+                due_at=due_at,
+                due_words=describe_due(due_at, calendar.zone, calendar.zone_label),
+                countdown=countdown,
+                state=state,
+                state_words=STAFF_CLOCK_WORDS[state],
+                tag_class=STAFF_CLOCK_TAGS[state],
+            )
+        )
+    return clocks

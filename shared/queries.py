@@ -1,21 +1,29 @@
 """What pages read: each loads what the page shows in a bounded number of queries."""
 
 from flask import abort
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import case as sa_case
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from shared.extensions import db
 from shared.models import (
     OPEN_STATUSES,
+    OPEN_TASK_STATUSES,
+    STAFF_ROLES,
     Attachment,
     Calendar,
     Case,
     Category,
+    Commitment,
+    CommitmentState,
     OutgoingEmail,
+    SavedReply,
     ServiceLevel,
     Task,
     TimelineEvent,
+    User,
     Visibility,
+    utcnow,
 )
 
 # Everything needed to show a case's owner and time frames in the case's own calendar.
@@ -127,13 +135,16 @@ def staff_case_or_404(reference: str) -> Case:
 
 
 def staff_timeline(case_id: int) -> list[TimelineEvent]:
-    """Every event of a case, internal ones included: for staff only."""
+    """Every event of a case, internal ones included: for staff only.
+
+    One statement: most events have no file, so joining the files repeats few rows and
+    keeps the staff case page within its query budget."""
     return db.session.scalars(
         select(TimelineEvent)
         .where(TimelineEvent.case_id == case_id)
-        .options(joinedload(TimelineEvent.actor), selectinload(TimelineEvent.attachments))
+        .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.attachments))
         .order_by(TimelineEvent.id)
-    ).all()
+    ).unique().all()
 
 
 def staff_owned_cases(owner_id: int, limit: int = 100) -> list[Case]:
@@ -154,3 +165,95 @@ def mailbox(limit: int = 100) -> list[OutgoingEmail]:
 
 def mailbox_message_or_404(email_id: int) -> OutgoingEmail:
     return db.get_or_404(OutgoingEmail, email_id)
+
+
+# --- Coordination: tasks, promises, saved replies, merged cases --------------------------------
+
+
+def overdue_commitments_for_owner(owner_id: int, now=None, limit: int = 50) -> list[Commitment]:
+    """Open promises past their time, on cases this person owns: the most overdue first."""
+    now = now or utcnow()
+    return db.session.scalars(
+        select(Commitment)
+        .join(Case, Commitment.case_id == Case.id)
+        .where(
+            Case.owner_id == owner_id,
+            Commitment.state == CommitmentState.OPEN,
+            Commitment.due_at < now,
+        )
+        .options(
+            contains_eager(Commitment.case)
+            .joinedload(Case.category)
+            .joinedload(Category.service_level)
+            .joinedload(ServiceLevel.calendar)
+        )
+        .order_by(Commitment.due_at, Commitment.id)
+        .limit(limit)
+    ).all()
+
+
+def tasks_for_staff(user: User, limit: int = 200) -> list[Task]:
+    """Tasks given to this person or to their team: open ones first, then by due time."""
+    given_to_them = Task.assignee_id == user.id
+    if user.team_id is not None:
+        given_to_them = or_(given_to_them, Task.team_id == user.team_id)
+    still_open = sa_case((Task.status.in_(OPEN_TASK_STATUSES), 0), else_=1)
+    return db.session.scalars(
+        select(Task)
+        .where(given_to_them)
+        .options(
+            joinedload(Task.assignee),
+            joinedload(Task.team),
+            joinedload(Task.case).options(*_CASE_DISPLAY),
+        )
+        .order_by(still_open, Task.due_at, Task.id)
+        .limit(limit)
+    ).all()
+
+
+def task_of_case_or_404(case: Case, task_id: int) -> Task:
+    task = next((t for t in case.tasks if t.id == task_id), None)
+    if task is None:
+        abort(404)
+    return task
+
+
+def assignable_staff() -> list[User]:
+    """Active staff with their teams, for choosing who does a task (one query)."""
+    return db.session.scalars(
+        select(User)
+        .where(User.active.is_(True), User.role.in_(STAFF_ROLES))
+        .options(joinedload(User.team))
+        .order_by(User.name)
+    ).all()
+
+
+def saved_replies() -> list[SavedReply]:
+    return db.session.scalars(select(SavedReply).order_by(SavedReply.title)).all()
+
+
+def saved_reply_or_404(reply_id: int) -> SavedReply:
+    return db.get_or_404(SavedReply, reply_id)
+
+
+def case_by_reference(reference: str) -> Case | None:
+    return db.session.scalars(
+        select(Case).where(Case.reference == reference.strip().upper())
+    ).first()
+
+
+# A merge never targets a merged case, but a survivor may itself be merged later.
+_MAX_MERGE_HOPS = 10
+
+
+def surviving_case_for_customer(case: Case, customer_id: int) -> Case | None:
+    """Where a merged case's reference leads: the case that carries on, if it is this
+    customer's too; None when the case is not merged or the survivor is someone else's."""
+    current = case
+    for _ in range(_MAX_MERGE_HOPS):
+        if current.merged_into_id is None:
+            break
+        current = db.session.get(Case, current.merged_into_id)
+    if current is case or current is None or current.customer_id != customer_id:
+        return None
+    return current

@@ -80,3 +80,31 @@ def raise_case(category, *, email="alex@example.com", name="Alex Carter", custom
 
 def upload(name="photo.png", data=PNG_BYTES, content_type="image/png") -> FileStorage:
     return FileStorage(stream=io.BytesIO(data), filename=name, content_type=content_type)
+
+
+# --- Coordination (tasks, promises, remedies, saved replies) ----------------------------------
+
+
+def case_owned_by(owner, category, *, customer=None, email="alex@example.com", **fields):
+    """A case raised through the service, then owned by `owner` whoever assignment chose."""
+    case = raise_case(category, customer=customer, email=email, **fields)
+    case.owner = owner
+    db.session.flush()
+    return case
+
+
+def in_hours(hours: float):
+    """A moment `hours` from now (negative: in the past), timezone-aware."""
+    from datetime import timedelta
+
+    return utcnow() + timedelta(hours=hours)
+
+
+def make_saved_reply(title="Refund on its way", body="Dear {customer_name}, about {reference}.",
+                     updated_by=None):
+    from shared.models import SavedReply
+
+    reply = SavedReply(title=title, body=body, updated_by_id=updated_by.id if updated_by else None)
+    db.session.add(reply)
+    db.session.flush()
+    return reply

@@ -233,4 +233,5 @@ def test_home_runs_the_same_number_of_queries_for_3_and_30_cases(app, org, count
     assert all(case.reference in page for case in many)
 
     assert with_many == with_few
-    assert with_few <= 5
+    # The home page is the queue page: counts, filters and calendars as well as the rows.
+    assert with_few <= 12

@@ -86,6 +86,16 @@ class Case(db.Model):
         ),
         Index("ix_cases_customer_created", "customer_id", "created_at"),
         Index("ix_cases_owner_status", "owner_id", "status"),
+        # The staff queues (shared/queues.py); created by migration 5c1d2e3f4a5b.
+        Index("ix_cases_team_status", "team_id", "status"),
+        Index("ix_cases_status_next_update", "status", "next_update_due_at"),
+        Index("ix_cases_resolved_at", "resolved_at"),
+        Index("ix_cases_closed_at", "closed_at"),
+        Index(
+            "ix_cases_contact_email",
+            "contact_email",
+            postgresql_ops={"contact_email": "text_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

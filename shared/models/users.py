@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +43,9 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(f"role IN {tuple(r.value for r in Role)}", name="role_known"),
+        # Staff among many customers, e.g. deactivated owners for the unassigned queue;
+        # created by migration 5c1d2e3f4a5b.
+        Index("ix_users_role_active", "role", "active"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -125,8 +125,25 @@ def acknowledge_case(case: Case, *, actor: User) -> None:
 
 
 def change_status(case: Case, status: CaseStatus, *, actor: User) -> None:
+    """Move a case along the allowed transitions, keeping its dates true to the move."""
+    status = CaseStatus(status)
+    if status == CaseStatus.RESOLVED:
+        # Resolving tells the customer what was done: that needs resolve_case's text.
+        raise RuleViolation("Resolve the case with a note of what was done.", field="status")
+    if status == CaseStatus.ACKNOWLEDGED:
+        acknowledge_case(case, actor=actor)
+        return
     before = case.status
     _move(case, status, actor=actor)
+    now = utcnow()
+    if status == CaseStatus.CLOSED:
+        case.closed_at = now
+        case.next_update_due_at = None
+    elif before in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        # Staff reopening it: the case is open again and the update clock restarts.
+        case.resolved_at = None
+        case.closed_at = None
+        case.next_update_due_at = next_update_due(case, now)
     record_event(
         case,
         EventKind.STATUS_CHANGED,
@@ -152,7 +169,7 @@ def change_priority(case: Case, priority: Priority, *, actor: User, reason: str)
         body=f"Priority changed from {before} to {priority}: {reason.strip()}",
         data={"field": "priority", "from": before, "to": str(priority), "reason": reason.strip()},
     )
-    recompute_time_frames(case, actor=actor, reason=f"Priority changed: {reason.strip()}")
+    _recompute_and_tell_customer(case, actor=actor, reason=f"Priority changed: {reason.strip()}")
 
 
 def change_category(case: Case, category: Category, *, actor: User, reason: str) -> None:
@@ -170,7 +187,24 @@ def change_category(case: Case, category: Category, *, actor: User, reason: str)
         body=f"Category changed from {before} to {category.name}: {reason.strip()}",
         data={"field": "category", "from": before, "to": category.name, "reason": reason.strip()},
     )
-    recompute_time_frames(case, actor=actor, reason=f"Category changed: {reason.strip()}")
+    _recompute_and_tell_customer(case, actor=actor, reason=f"Category changed: {reason.strip()}")
+
+
+def _recompute_and_tell_customer(case: Case, *, actor: User, reason: str) -> None:
+    """New time frames, and, when the dates moved, an email with the new ones."""
+    before = (case.acknowledge_due_at, case.first_response_due_at, case.resolve_due_at)
+    recompute_time_frames(case, actor=actor, reason=reason)
+    if (case.acknowledge_due_at, case.first_response_due_at, case.resolve_due_at) == before:
+        return
+    queue_email(
+        "dates_changed",
+        case.customer.email,
+        f"New dates for your complaint {case.reference}",
+        case=case,
+        customer_name=case.contact_name,
+        owner=case.owner,
+        sign_in_url=sign_in_url_for(case.customer, case),
+    )
 
 
 def post_customer_reply(

@@ -1,0 +1,179 @@
+"""Forms of the staff case page. Each one that changes the case carries the case's version
+and the newest event the writer had seen, so a save over someone else's change is caught."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from shared.models import CaseStatus, Priority
+from shared.services.attachments import ALLOWED_EXTENSIONS_WORDS
+
+UPDATE = "update"
+NOTE = "note"
+
+STATUS_LABELS = {
+    CaseStatus.NEW: "New",
+    CaseStatus.ACKNOWLEDGED: "Acknowledged",
+    CaseStatus.IN_PROGRESS: "In progress",
+    CaseStatus.WAITING_ON_CUSTOMER: "Waiting on the customer",
+    CaseStatus.RESOLVED: "Resolved",
+    CaseStatus.CLOSED: "Closed",
+}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CaseChangeForm(FlaskForm):
+    """The version fields every form that changes a case carries."""
+
+    version = HiddenField()
+    seen_event_id = HiddenField()
+
+    def submitted_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+    def submitted_seen_event_id(self) -> int | None:
+        try:
+            return int(self.seen_event_id.data)
+        except (TypeError, ValueError):
+            return None
+
+    def refresh_version(self, version: int, newest_event_id: int) -> None:
+        """After a conflict: the writer has now seen the case as it is."""
+        self.version.data = str(version)
+        self.seen_event_id.data = str(newest_event_id)
+
+
+class ComposerKindField(RadioField):
+    """Update or note. The radios and the two submit buttons share the name "kind"; the
+    clicked button comes after the radios in the form, and its label said what happens, so
+    the last value sent wins."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            super().process_formdata(valuelist[-1:])
+
+
+class ComposerForm(CaseChangeForm):
+    kind = ComposerKindField(
+        "What are you writing?",
+        choices=[
+            SelectChoice(UPDATE, "Update to the customer"),
+            SelectChoice(NOTE, "Internal note"),
+        ],
+        default=UPDATE,
+        validators=[DataRequired(message="Choose an update to the customer or an internal note")],
+    )
+    body = TextAreaField(
+        "Your message",
+        id="composer-body",
+        filters=[lambda value: value.rstrip() if isinstance(value, str) else value],
+        validators=[DataRequired(message="Write your message first"), Length(max=10000)],
+    )
+    attachments = MultipleFileField(
+        "Attach files (optional)",
+        id="composer-attachments",
+        description=f"Up to 5 files, 10 MB each ({ALLOWED_EXTENSIONS_WORDS}).",
+    )
+
+    @staticmethod
+    def kind_sent(formdata) -> str | None:
+        """What was asked for, read as ComposerKindField reads it."""
+        values = formdata.getlist("kind")
+        return values[-1] if values else None
+
+
+class AcknowledgeForm(CaseChangeForm):
+    """Only the version fields: the button is the whole answer."""
+
+
+class StatusForm(CaseChangeForm):
+    status = SelectField("New status", id="status-choice",
+                         validators=[DataRequired(message="Choose the new status")])
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Resolving and acknowledging have forms of their own (they tell the customer).
+        self.status.choices = [
+            SelectChoice(status.value, STATUS_LABELS[status])
+            for status in CaseStatus
+            if case is not None
+            and case.can_move_to(status)
+            and status not in (CaseStatus.RESOLVED, CaseStatus.ACKNOWLEDGED)
+        ]
+
+
+class PriorityForm(CaseChangeForm):
+    priority = SelectField(
+        "New priority",
+        id="priority-choice",
+        choices=[SelectChoice(p.value, p.label) for p in Priority],
+    )
+    priority_reason = TextAreaField(
+        "Why does the priority change?",
+        description="For colleagues: the customer is only told the new dates.",
+        filters=[_strip],
+        validators=[DataRequired(message="Say why the priority changes"), Length(max=2000)],
+    )
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._current = case.priority if case is not None else None
+
+    def validate_priority(self, field):
+        if field.data == self._current:
+            raise ValidationError(f"It is already {Priority(field.data).label}: choose another")
+
+
+class ResolveForm(CaseChangeForm):
+    resolution = TextAreaField(
+        "What was done to put it right?",
+        description="The customer reads this in an email and in the portal, with a thank-you"
+        " and a short rating question.",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Describe what was done to put things right"),
+            Length(max=10000),
+        ],
+    )
+
+
+class TransferForm(CaseChangeForm):
+    new_owner = SelectField(
+        "Who should look after it now?",
+        coerce=int,
+        validate_choice=True,
+        validators=[DataRequired(message="Choose who should look after it")],
+    )
+    transfer_reason = TextAreaField(
+        "Why are you handing it over?",
+        description="For colleagues. The customer is told the new owner's name, not the reason.",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Say why someone else should look after this case"),
+            Length(max=2000),
+        ],
+    )
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.new_owner.choices = [SelectChoice(0, "Choose someone")] + [
+            SelectChoice(user.id, _candidate_label(user)) for user in candidates
+        ]
+
+
+def _candidate_label(user) -> str:
+    team = f", {user.team.name}" if user.team is not None else ""
+    return f"{user.name} ({user.role}{team})"

@@ -1,0 +1,85 @@
+"""The staff home: queues of cases with their counts, filtered, searched, next due first."""
+
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from backoffice import bp
+from backoffice.navigation import add_nav_item
+from shared import queues
+from shared.extensions import htmx
+from shared.permissions import staff_required
+
+add_nav_item("backoffice.home", "Cases", order=10)
+
+# The element htmx swaps when filters change or a page turns.
+RESULTS_ID = "queue-results"
+
+STATE_TAGS = {
+    "on_track": "tag--on-track",
+    "at_risk": "tag--at-risk",
+    "breached": "tag--late",
+    "done": "tag--done",
+}
+
+
+@bp.get("/", defaults={"name": queues.DEFAULT_QUEUE})
+@bp.get("/queues/<name>")
+@staff_required()
+def home(name):
+    queue = queues.QUEUES.get(name)
+    if queue is None:
+        abort(404)
+    calendars = queues.load_calendars()
+    options = queues.load_filter_options()
+    filters = queues.parse_filters(request.args, options)
+    viewer = queues.viewer_for(current_user, calendars)
+    page = queues.queue_page(
+        name,
+        viewer,
+        filters,
+        calendars=calendars,
+        category_calendars=options.category_calendars,
+    )
+    context = {
+        "queue": queue,
+        "page": page,
+        "filters": filters,
+        "case_url": _case_url_builder(),
+        "state_tags": STATE_TAGS,
+        "status_text": _status_text(page, filters),
+        "results_id": RESULTS_ID,
+    }
+    if htmx and htmx.target == RESULTS_ID:
+        return render_template("backoffice/_partials/_queue_table.html", partial=True, **context)
+    return render_template(
+        "backoffice/queue.html",
+        queues=list(queues.QUEUES.values()),
+        counts=queues.queue_counts(viewer),
+        options=options,
+        statuses=queues.STATUS_LABELS,
+        priorities=[p for p in queues.Priority],
+        partial=False,
+        **context,
+    )
+
+
+def _case_url_builder():
+    """Links to the case page, built once per page rather than once per row."""
+    if "backoffice.case" not in current_app.view_functions:
+        return lambda reference: f"/staff/cases/{reference}"
+    placeholder = "AM-000000"
+    template = url_for("backoffice.case", reference=placeholder)
+    return lambda reference: template.replace(placeholder, reference)
+
+
+def _status_text(page: queues.QueuePage, filters: queues.QueueFilters) -> str:
+    shown = len(page.rows)
+    if shown == 0:
+        return "No cases shown."
+    cases = "case" if shown == 1 else "cases"
+    what = f"{shown} {cases}"
+    if filters.search:
+        what += f" matching “{filters.search}”"
+    more = " More on the next page." if page.next_cursor else ""
+    where = "" if page.is_first_page else " (a later page)"
+    return f"Showing {what}{where}.{more}"

@@ -1,0 +1,141 @@
+"""Finding cases by what staff type: a reference, a customer's email address, or words.
+
+Words use the database's own full-text search, chosen by the dialect in use:
+
+- SQLite: an FTS5 table, ``cases_fts``, whose content is the ``cases`` table itself (external
+  content, so the text is stored once), kept in sync by triggers.
+- PostgreSQL: a GIN expression index over the same three columns, queried with
+  ``plainto_tsquery``.
+
+The schema objects are created twice, on purpose: by the migration (real databases), and here
+through metadata events, because the test suite builds its database with ``db.create_all()``.
+Keep the two in step. What people type is always a bound parameter, never part of the SQL.
+"""
+
+import re
+
+from sqlalchemy import DDL, ColumnElement, event, false, select, text
+
+from shared.models import Case, reference_for
+
+FTS_TABLE = "cases_fts"
+# Objects that exist only for full-text search; the migrations test leaves them out of its
+# comparison with the models.
+FTS_OBJECT_NAMES = frozenset(
+    {
+        FTS_TABLE,
+        f"{FTS_TABLE}_data",
+        f"{FTS_TABLE}_idx",
+        f"{FTS_TABLE}_docsize",
+        f"{FTS_TABLE}_config",
+        f"{FTS_TABLE}_content",
+        "ix_cases_search_document",
+    }
+)
+
+_FTS_COLUMNS = "description, desired_outcome, contact_name"
+_OLD = "old.description, old.desired_outcome, old.contact_name"
+_NEW = "new.description, new.desired_outcome, new.contact_name"
+
+# The porter stemmer lets "delivered" find "delivery", as PostgreSQL's 'english' does.
+SQLITE_FTS_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({_FTS_COLUMNS}, content='cases',"
+    " content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    f"CREATE TRIGGER cases_fts_after_insert AFTER INSERT ON cases BEGIN"
+    f" INSERT INTO {FTS_TABLE}(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW}); END",
+    f"CREATE TRIGGER cases_fts_after_delete AFTER DELETE ON cases BEGIN"
+    f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FTS_COLUMNS})"
+    f" VALUES ('delete', old.id, {_OLD}); END",
+    # Only edits of the searched text touch the index, not every status or date change.
+    f"CREATE TRIGGER cases_fts_after_update AFTER UPDATE OF {_FTS_COLUMNS} ON cases BEGIN"
+    f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_FTS_COLUMNS})"
+    f" VALUES ('delete', old.id, {_OLD});"
+    f" INSERT INTO {FTS_TABLE}(rowid, {_FTS_COLUMNS}) VALUES (new.id, {_NEW}); END",
+)
+SQLITE_FTS_DROP = (
+    "DROP TRIGGER IF EXISTS cases_fts_after_update",
+    "DROP TRIGGER IF EXISTS cases_fts_after_delete",
+    "DROP TRIGGER IF EXISTS cases_fts_after_insert",
+    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+)
+
+# The query must repeat this expression exactly for PostgreSQL to use the index.
+POSTGRES_DOCUMENT = (
+    "to_tsvector('english', coalesce({table}description, '') || ' ' ||"
+    " coalesce({table}desired_outcome, '') || ' ' || {table}contact_name)"
+)
+POSTGRES_FTS_DDL = (
+    "CREATE INDEX ix_cases_search_document ON cases USING gin "
+    f"({POSTGRES_DOCUMENT.format(table='')})",
+)
+POSTGRES_FTS_DROP = ("DROP INDEX IF EXISTS ix_cases_search_document",)
+
+
+def _hook_into_metadata() -> None:
+    """create_all/drop_all build and remove the search objects with the cases table."""
+    table = Case.__table__
+    for statement in SQLITE_FTS_DDL:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    for statement in POSTGRES_FTS_DDL:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+    # The FTS table is not in the metadata, so drop_all would otherwise leave it behind.
+    for statement in SQLITE_FTS_DROP:
+        event.listen(table, "before_drop", DDL(statement).execute_if(dialect="sqlite"))
+
+
+_hook_into_metadata()
+
+
+# --- What a search term is ------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"^AM-?(\d{1,9})$", re.IGNORECASE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def search_condition(term: str, dialect: str) -> ColumnElement[bool] | None:
+    """The condition on cases that a search term means; None for an empty term."""
+    term = term.strip()
+    if not term:
+        return None
+    reference = _REFERENCE.match(term)
+    if reference:
+        # References are exact: "am-123" and "AM-000123" both mean AM-000123.
+        return Case.reference == reference_for(int(reference.group(1)))
+    if "@" in term:
+        return _email_prefix(term.lower(), dialect)
+    return _words(term, dialect)
+
+
+def _email_prefix(prefix: str, dialect: str) -> ColumnElement[bool]:
+    """Addresses are stored lower-cased; an exact address is its own prefix."""
+    if dialect == "postgresql":
+        # LIKE with a text_pattern_ops index is a range scan whatever the collation.
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return Case.contact_email.like(escaped + "%", escape="\\")
+    # SQLite compares bytes: every address with the prefix sorts in [prefix, next), and the
+    # range uses the plain index (SQLite's LIKE is case-blind and would not).
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (Case.contact_email >= prefix) & (Case.contact_email < upper)
+
+
+def fts5_query(term: str) -> str | None:
+    """Each word quoted, so nothing typed is read as FTS5 syntax (AND, NEAR, *, ^, columns)."""
+    words = _WORD.findall(term)[:MAX_TERMS]
+    if not words:
+        return None
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _words(term: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return text(
+            f"{POSTGRES_DOCUMENT.format(table='cases.')} @@ plainto_tsquery('english', :words)"
+        ).bindparams(words=term[:200])
+    query = fts5_query(term)
+    if query is None:  # only punctuation: nothing can match
+        return false()
+    matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(
+        text(f"{FTS_TABLE} MATCH :words").bindparams(words=query)
+    )
+    return Case.id.in_(matching)

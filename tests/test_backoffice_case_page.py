@@ -1,0 +1,408 @@
+"""The staff case page: who may open it, what it shows from top to bottom, the clocks in
+business time, the timeline (internal events unmistakable), file downloads, htmx refreshes,
+and a bounded number of SQL statements whatever the length of the timeline."""
+
+import re
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from shared import presentation, services
+from shared.extensions import db
+from shared.models import Attachment, EventKind, TimelineEvent, Visibility
+from shared.services import messages
+from shared.services.attachments import store_attachments
+from shared.services.timeline import record_event
+from tests import factories
+from tests.test_portal_support import text_of
+
+NOTE_TEXT = "Customer sounded upset; check the courier's photos first."
+HTMX_TIMELINE = {"HX-Request": "true", "HX-Target": "staff-timeline"}
+
+
+@pytest.fixture
+def case(org):
+    raised = factories.raise_case(
+        org.delivery,
+        name="Alex Carter",
+        email="alex@example.com",
+        description="My parcel arrived crushed.\nThe vase inside was broken.",
+        desired_outcome="A replacement vase.",
+        on_behalf_of="Jamie Carter",
+        representative_relationship="relative",
+        attachments=[factories.upload("crushed-box.png")],
+    )
+    services.commit()
+    return raised
+
+
+def page_url(case, action=""):
+    return f"/staff/cases/{case.reference}" + (f"/{action}" if action else "")
+
+
+def signed_in_client(app, user):
+    """A browser of its own for `user`: two staff can have the page open at once."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    return client
+
+
+def between(html: str, start_marker: str, end_marker: str) -> str:
+    start = html.index(start_marker)
+    return html[start: html.index(end_marker, start)]
+
+
+def hidden_value(html: str, name: str, form_action: str) -> str:
+    """A hidden field's value inside the form that posts to `form_action`."""
+    start = html.index(f'action="{form_action}"')
+    form = html[start: html.index("</form>", start)]
+    match = re.search(rf'<input name="{name}" type="hidden" value="([^"]*)">', form)
+    assert match, f"no hidden {name} in the form posting to {form_action}"
+    return match.group(1)
+
+
+# --- Who may open it -------------------------------------------------------------------------
+
+
+def test_signed_out_visitors_are_sent_to_the_staff_sign_in(client, case):
+    response = client.get(page_url(case))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login?next=")
+
+
+def test_customers_cannot_open_the_staff_case_page_even_for_their_own_case(
+    client, login_as, case
+):
+    login_as(case.customer)
+    assert client.get(page_url(case)).status_code == 403
+    attachment = db.session.scalars(select(Attachment)).first()
+    assert client.get(page_url(case, f"files/{attachment.id}")).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["sam", "priya", "jo", "manager", "admin"])
+def test_any_member_of_staff_can_read_any_case(client, login_as, org, case, who):
+    login_as(getattr(org, who))
+    response = client.get(page_url(case))
+    assert response.status_code == 200
+    assert case.reference in response.get_data(as_text=True)
+
+
+def test_an_unknown_reference_is_not_found(client, login_as, org):
+    login_as(org.sam)
+    assert client.get("/staff/cases/AM-999999").status_code == 404
+
+
+# --- What it shows ---------------------------------------------------------------------------
+
+
+def test_the_header_says_who_complained_for_whom_and_who_looks_after_it(
+    client, login_as, org, case
+):
+    login_as(org.priya)
+    html = text_of(client.get(page_url(case)))
+    header = between(html, 'class="case-header"', "</header>")
+
+    assert case.reference in header
+    assert "Alex Carter" in header and "alex@example.com" in header
+    assert "Jamie Carter" in header and "Alex Carter is a relative" in header
+    assert f"{case.owner.name}" in header and "Customer care" in header
+    assert "new" in header and "Received" in header  # our status, and the customer's words
+    assert "Normal" in header
+    assert "Hand-offs" in header and "0" in header
+
+
+def test_the_page_reads_who_then_what_they_asked_then_the_timeline_then_the_composer(
+    client, login_as, org, case
+):
+    login_as(case.owner)
+    html = text_of(client.get(page_url(case)))
+
+    positions = [
+        html.index('class="case-header"'),
+        html.index("Time frames"),
+        html.index("What Alex Carter asked for"),
+        html.index('id="staff-timeline"'),
+        html.index('id="composer"'),
+    ]
+    assert positions == sorted(positions)
+    asked = html[positions[2]: positions[3]]
+    assert "The vase inside was broken." in asked
+    assert "A replacement vase." in asked
+    assert "crushed-box.png" in asked
+
+
+def test_each_time_frame_shows_its_due_time_countdown_and_state_in_words(
+    client, login_as, org, case
+):
+    login_as(case.owner)
+    html = text_of(client.get(page_url(case)))
+    clocks = between(html, 'id="clocks-title"', "</header>")
+
+    for label in ("Acknowledge", "First response", "Resolve", "Next update"):
+        assert label in clocks
+    assert "UK time" in clocks
+    assert "working" in clocks and "left" in clocks
+    assert re.search(r'class="tag tag--(on-track|at-risk)">(On track|At risk)</strong>', clocks)
+
+
+def test_a_breached_time_frame_says_so_in_words_and_colour(client, login_as, org, case):
+    case.acknowledge_due_at = datetime(2025, 11, 3, 10, tzinfo=UTC)
+    services.commit()
+    login_as(case.owner)
+    html = text_of(client.get(page_url(case)))
+    clocks = between(html, 'id="clocks-title"', "</header>")
+
+    acknowledge = clocks[clocks.index("Acknowledge"): clocks.index("First response")]
+    assert '<strong class="tag tag--late">Breached</strong>' in acknowledge
+    assert "overdue by" in acknowledge
+    assert "Monday 3 November, 10:00 UK time" in acknowledge
+
+
+class TestClockStates:
+    """Countdowns in the case's calendar (09:00–17:00 UK, Monday to Friday)."""
+
+    MONDAY_10AM = datetime(2026, 11, 23, 10, tzinfo=UTC)  # UK time is UTC in November
+
+    @pytest.fixture
+    def clocks(self, case):
+        case.acknowledge_due_at = datetime(2026, 11, 23, 13, tzinfo=UTC)  # in 3 working hours
+        case.first_response_due_at = datetime(2026, 11, 23, 9, tzinfo=UTC)  # an hour ago
+        case.resolve_due_at = datetime(2026, 12, 4, 17, tzinfo=UTC)  # in 79 working hours
+        case.next_update_due_at = datetime(2026, 11, 25, 12, tzinfo=UTC)  # Wednesday noon
+        return {c.label: c for c in presentation.staff_clocks(case, now=self.MONDAY_10AM)}
+
+    def test_due_before_the_end_of_the_next_working_day_is_at_risk(self, clocks):
+        assert clocks["Acknowledge"].state == "at_risk"
+        assert clocks["Acknowledge"].state_words == "At risk"
+        assert clocks["Acknowledge"].countdown == "3 working hours left"
+        assert clocks["Acknowledge"].tag_class == "tag--at-risk"
+
+    def test_past_due_is_breached_and_counts_the_working_time_over(self, clocks):
+        assert clocks["First response"].state == "breached"
+        assert clocks["First response"].countdown == "overdue by 1 working hour"
+        assert clocks["First response"].tag_class == "tag--late"
+
+    def test_later_than_tomorrow_evening_is_on_track_in_working_days(self, clocks):
+        assert clocks["Resolve"].state == "on_track"
+        assert clocks["Resolve"].countdown == "9 working days 7 hours left"
+        assert clocks["Next update"].state == "on_track"
+        assert clocks["Resolve"].due_words == "Friday 4 December, 17:00 UK time"
+
+    def test_a_time_frame_kept_is_met(self, case):
+        case.acknowledge_due_at = datetime(2026, 11, 23, 13, tzinfo=UTC)
+        case.acknowledged_at = datetime(2026, 11, 23, 11, tzinfo=UTC)
+        clocks = {c.label: c for c in presentation.staff_clocks(case, now=self.MONDAY_10AM)}
+        assert clocks["Acknowledge"].state == "met"
+        assert clocks["Acknowledge"].countdown == "met on time"
+        assert clocks["Acknowledge"].tag_class == "tag--done"
+
+    def test_a_time_frame_kept_late_says_by_how_much(self, case):
+        case.acknowledge_due_at = datetime(2026, 11, 23, 13, tzinfo=UTC)
+        case.acknowledged_at = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
+        clocks = {c.label: c for c in presentation.staff_clocks(case, now=self.MONDAY_10AM)}
+        assert clocks["Acknowledge"].countdown == "met 2 working hours 30 minutes late"
+
+    def test_the_weekend_does_not_count(self, case):
+        friday_4pm = datetime(2026, 11, 27, 16, tzinfo=UTC)
+        case.acknowledge_due_at = datetime(2026, 11, 30, 11, tzinfo=UTC)  # Monday 11:00
+        clocks = {c.label: c for c in presentation.staff_clocks(case, now=friday_4pm)}
+        assert clocks["Acknowledge"].countdown == "3 working hours left"
+        assert clocks["Acknowledge"].state == "at_risk"
+
+
+def test_internal_events_are_unmistakable_and_say_the_customer_cannot_see_them(
+    client, login_as, org, case
+):
+    messages.add_internal_note(case, actor=org.priya, body=NOTE_TEXT)
+    services.commit()
+    login_as(org.sam)
+    html = text_of(client.get(page_url(case)))
+
+    internal_events = re.findall(
+        r'<li class="timeline__event timeline__event--internal" id="event-\d+">(.*?)</li>',
+        html[html.index('id="staff-timeline"'):],
+        re.S,
+    )
+    note = next(event for event in internal_events if NOTE_TEXT in event)
+    assert "Internal note — not visible to the customer" in note
+    assert "Priya Shah" in note
+    # Other internal records (here: the receipt email) say so too.
+    assert any("Internal record — not visible to the customer" in e for e in internal_events)
+    created = re.search(r'timeline__event--customer" id="event-\d+">(.*?)</li>', html, re.S)
+    assert "Visible to the customer" not in created.group(1)
+    assert "From the customer" in created.group(1)
+
+
+def test_slots_for_the_coordination_sections_sit_between_the_request_and_the_timeline():
+    template = Path(__file__).resolve().parent.parent / "templates/backoffice/case.html"
+    source = template.read_text(encoding="utf-8")
+    slots = [
+        source.index(f'{{% include "backoffice/_partials/{name}.html" ignore missing %}}')
+        for name in ("_understanding", "_options", "_commitments", "_tasks", "_case_tools")
+    ]
+    assert source.index("asked-title") < slots[0]
+    assert slots == sorted(slots)
+    assert slots[-1] < source.index("_case_timeline.html")
+
+
+# --- Files -----------------------------------------------------------------------------------
+
+
+def test_staff_download_files_as_attachments_in_a_sandbox(client, login_as, org, case):
+    note = messages.add_internal_note(
+        case, actor=org.priya, body="Courier's photo", attachments=[factories.upload("van.png")]
+    )
+    services.commit()
+    login_as(org.jo)
+    for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)):
+        response = client.get(page_url(case, f"files/{attachment.id}"))
+        assert response.status_code == 200
+        assert response.data == factories.PNG_BYTES
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+        response.close()
+    assert note.attachments[0].original_name == "van.png"
+
+
+def test_a_file_is_only_found_through_its_own_case(client, login_as, org, case):
+    other = factories.raise_case(org.delivery, email="someone@example.com")
+    services.commit()
+    login_as(org.sam)
+    attachment = db.session.scalars(select(Attachment)).first()
+    assert client.get(page_url(other, f"files/{attachment.id}")).status_code == 404
+    assert client.get(page_url(case, "files/99999")).status_code == 404
+
+
+def test_the_timeline_links_each_file_to_the_staff_download(client, login_as, org, case):
+    login_as(org.sam)
+    html = text_of(client.get(page_url(case)))
+    attachment = db.session.scalars(select(Attachment)).first()
+    timeline = html[html.index('id="staff-timeline"'):]
+    assert f'href="/staff/cases/{case.reference}/files/{attachment.id}" download' in timeline
+
+
+# --- htmx ------------------------------------------------------------------------------------
+
+
+def test_the_timeline_refreshes_itself_as_a_partial(client, login_as, org, case):
+    login_as(org.sam)
+    page = text_of(client.get(page_url(case)))
+    assert 'hx-trigger="every 30s"' in page
+
+    messages.add_internal_note(case, actor=org.priya, body=NOTE_TEXT)
+    services.commit()
+    response = client.get(page_url(case) + "?newest=1", headers=HTMX_TIMELINE)
+
+    assert response.status_code == 200
+    partial = text_of(response)
+    assert partial.lstrip().startswith("<section id=\"staff-timeline\"")
+    assert "<html" not in partial and 'id="composer"' not in partial
+    assert NOTE_TEXT in partial
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_an_unchanged_timeline_is_left_alone(client, login_as, org, case):
+    login_as(org.sam)
+    newest = db.session.scalars(
+        select(TimelineEvent.id).where(TimelineEvent.case_id == case.id)
+        .order_by(TimelineEvent.id.desc())
+    ).first()
+    response = client.get(page_url(case) + f"?newest={newest}", headers=HTMX_TIMELINE)
+    assert response.status_code == 204
+
+
+# --- Coordinators see the actions; others see why not ------------------------------------------
+
+
+def test_the_owner_sees_every_action_and_the_update_composer(client, login_as, org, case):
+    login_as(case.owner)
+    html = text_of(client.get(page_url(case)))
+    for words in (
+        "Send update to customer",
+        "Add internal note",
+        "Acknowledge (the customer sees this)",
+        "Change status",
+        "Change priority and tell the customer the new dates",
+        "Resolve and tell the customer",
+        "Hand over and tell the customer",
+    ):
+        assert words in html, words
+
+
+def test_a_colleague_who_does_not_own_the_case_can_only_add_notes(client, login_as, org, case):
+    assert case.owner != org.priya
+    login_as(org.priya)
+    html = text_of(client.get(page_url(case)))
+
+    assert "Add internal note" in html
+    assert "Send update to customer" not in html
+    assert "Resolve and tell the customer" not in html
+    assert f"Only {case.owner.name}, who looks after this case, or a manager" in html
+
+
+def test_a_manager_covering_for_the_owner_sees_the_actions(client, login_as, org, case):
+    login_as(org.manager)
+    html = text_of(client.get(page_url(case)))
+    assert "Send update to customer" in html
+    assert "Hand over and tell the customer" in html
+
+
+def test_every_form_that_changes_the_case_carries_its_version_and_newest_event(
+    client, login_as, org, case
+):
+    login_as(case.owner)
+    html = unescape(client.get(page_url(case)).get_data(as_text=True))
+    newest = db.session.scalars(
+        select(TimelineEvent.id).where(TimelineEvent.case_id == case.id)
+        .order_by(TimelineEvent.id.desc())
+    ).first()
+    for action in ("messages", "acknowledge", "status", "priority", "resolve", "owner"):
+        assert hidden_value(html, "version", page_url(case, action)) == str(case.version)
+        assert hidden_value(html, "seen_event_id", page_url(case, action)) == str(newest)
+
+
+# --- A bounded number of SQL statements --------------------------------------------------------
+
+
+def _case_with_events(org, number_of_events, email):
+    case = factories.raise_case(org.delivery, email=email)
+    for number in range(number_of_events):
+        customer_event = record_event(
+            case, EventKind.CUSTOMER_REPLY, actor=case.customer, body=f"message {number}"
+        )
+        store_attachments(case, [factories.upload()], uploader=case.customer,
+                          event=customer_event)
+        record_event(case, EventKind.NOTE, actor=org.priya, visibility=Visibility.INTERNAL,
+                     body=f"note {number}")
+    services.commit()
+    return case
+
+
+def test_the_page_issues_the_same_few_statements_for_a_short_and_a_long_timeline(
+    app, client, login_as, org, count_queries
+):
+    short = factories.raise_case(org.delivery, email="short@example.com")  # 3 events
+    long = _case_with_events(org, 20, "long@example.com")  # 43 events, 20 of them with a file
+    for case in (short, long):
+        case.owner = org.sam  # the owner sees every form, so every query runs
+    services.commit()
+    references = [short.reference, long.reference]
+    assert len(long.events) >= 40
+    login_as(org.sam)
+
+    counts = []
+    for reference in references:
+        # A context of its own, as in production: nothing loaded or cached by an earlier
+        # request (the test's own context outlives requests) is reused.
+        with app.app_context(), count_queries() as statements:
+            response = client.get(f"/staff/cases/{reference}")
+        assert response.status_code == 200
+        counts.append(len(statements))
+
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

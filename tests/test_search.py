@@ -1,0 +1,220 @@
+"""Searching cases by reference, customer email or words, on SQLite FTS5 and PostgreSQL."""
+
+import uuid
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from shared import queues
+from shared.app import create_app
+from shared.extensions import db
+from shared.models import Case, CaseStatus
+from shared.search import FTS_OBJECT_NAMES, fts5_query
+from tests import factories
+from tests.conftest import POSTGRES_URL
+
+
+def found(term, key="all", user=None, org=None) -> set[str]:
+    user = user or org.sam
+    calendars = queues.load_calendars()
+    options = queues.load_filter_options()
+    filters = queues.parse_filters({"q": term}, options)
+    page = queues.queue_page(key, queues.viewer_for(user, calendars), filters,
+                             calendars=calendars, category_calendars=options.category_calendars)
+    return {row.reference for row in page.rows}
+
+
+def raise_case(org, description="My parcel arrived crushed.", email="alex@example.com",
+               name="Alex Carter", **fields):
+    case = factories.raise_case(org.delivery, description=description, email=email, name=name,
+                                **fields)
+    db.session.commit()
+    return case
+
+
+@pytest.fixture
+def cases(org):
+    return {
+        "washer": raise_case(org, "The washing machine door was dented on delivery.",
+                             email="amara.okafor@example.org", name="Amara Okafor",
+                             desired_outcome="A new door fitted this week."),
+        "bill": raise_case(org, "I was charged twice for my October bill.",
+                           email="ben.hughes@example.com", name="Ben Hughes",
+                           desired_outcome="The second payment refunded."),
+        "parcel": raise_case(org, "My parcel arrived crushed and soaked.",
+                             email="alex@example.com", name="Alex Carter"),
+    }
+
+
+# --- By reference -------------------------------------------------------------------------------
+
+
+def test_a_reference_finds_exactly_that_case_whatever_its_case(org, cases):
+    bill = cases["bill"]
+    assert found(bill.reference, org=org) == {bill.reference}
+    assert found(bill.reference.lower(), org=org) == {bill.reference}
+    number = int(bill.reference.split("-")[1])
+    assert found(f"am-{number}", org=org) == {bill.reference}  # the zeros may be left out
+
+
+def test_a_reference_is_never_a_partial_match(org, cases):
+    washer = cases["washer"]
+    assert found(washer.reference[:-1], org=org) == set()
+    assert found("AM-999999", org=org) == set()
+
+
+# --- By customer email --------------------------------------------------------------------------
+
+
+def test_an_email_address_finds_its_cases_exactly_or_by_its_start(org, cases):
+    washer = cases["washer"]
+    assert found("amara.okafor@example.org", org=org) == {washer.reference}
+    assert found("AMARA.Okafor@Example.org", org=org) == {washer.reference}
+    assert found("amara.okafor@ex", org=org) == {washer.reference}
+    assert found("amara.okafor@example.com", org=org) == set()
+
+
+@pytest.mark.parametrize("term", ["%@example.com", "_lex@example.com", "a%@", "\\@"])
+def test_wildcards_typed_in_an_email_are_plain_characters(org, cases, term):
+    assert found(term, org=org) == set()
+
+
+# --- By words -----------------------------------------------------------------------------------
+
+
+def test_words_find_cases_by_what_happened_what_would_put_it_right_and_the_name(org, cases):
+    assert found("dented", org=org) == {cases["washer"].reference}
+    assert found("payment refunded", org=org) == {cases["bill"].reference}
+    assert found("Okafor", org=org) == {cases["washer"].reference}
+
+
+def test_every_word_must_match_in_any_order_and_word_forms_count(org, cases):
+    assert found("door washing", org=org) == {cases["washer"].reference}
+    assert found("crush", org=org) == {cases["parcel"].reference}  # "crushed"
+    assert found("washing bill", org=org) == set()
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        'parcel"',
+        "NEAR(parcel crushed)",
+        "description:parcel",
+        "parcel*",
+        "-parcel",
+        "parcel OR bill",
+        "parcel AND NOT soaked",
+        "^parcel",
+        "(parcel",
+        "'; DROP TABLE cases; --",
+        "parcel\\",
+        "%%%",
+        '""',
+    ],
+)
+def test_search_syntax_typed_by_people_is_only_ever_words(org, cases, login_as, term):
+    response = login_as(org.sam).get("/staff/queues/all", query_string={"q": term})
+
+    assert response.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 3
+    if term == "parcel OR bill":
+        # Not an OR: every word must match, and no case has both "parcel" and "bill".
+        page = response.get_data(as_text=True)
+        assert cases["parcel"].reference not in page and cases["bill"].reference not in page
+
+
+def test_each_fts5_term_is_quoted():
+    assert fts5_query('crushed "box" NEAR') == '"crushed" "box" "NEAR"'
+    assert fts5_query("***") is None
+
+
+def test_the_search_index_follows_edits_and_deletions(org, cases):
+    washer = cases["washer"]
+    washer.description = "The tumble dryer squeaks."
+    db.session.commit()
+    assert found("dented", org=org) == set()
+    assert found("squeaks", org=org) == {washer.reference}
+
+    db.session.delete(washer)
+    db.session.commit()
+    assert found("squeaks", org=org) == set()
+
+
+def test_search_stays_within_the_queue_it_is_typed_in(org, cases, login_as):
+    parcel = cases["parcel"]
+    parcel.owner = org.priya
+    db.session.commit()
+
+    assert found("crushed", key="mine", user=org.priya, org=org) == {parcel.reference}
+    assert found("crushed", key="mine", user=org.sam, org=org) == set()
+    page = login_as(org.sam).get("/staff/?q=crushed").get_data(as_text=True)
+    assert "No cases in this queue match these filters." in page
+    assert 'href="/staff/queues/all?q=crushed"' in page
+
+
+def test_a_search_shows_what_was_searched_for_and_keeps_it_in_the_box(org, cases, login_as):
+    page = login_as(org.sam).get("/staff/queues/all?q=dented").get_data(as_text=True)
+
+    assert cases["washer"].reference in page
+    assert cases["bill"].reference not in page
+    assert 'name="q" value="dented"' in page
+    assert "Showing 1 case matching “dented”." in page
+
+
+def test_closed_cases_are_found_in_all_cases(org, cases):
+    bill = cases["bill"]
+    bill.status = CaseStatus.CLOSED
+    db.session.commit()
+    assert found("October", org=org) == {bill.reference}
+    assert found("October", key="mine", org=org) == set()
+
+
+# --- The migration builds the same search --------------------------------------------------------
+
+
+@pytest.fixture
+def migrated_app(tmp_path):
+    """An app on a database built by the migrations, not by create_all()."""
+    if POSTGRES_URL:
+        schema = f"amends_search_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url, options = POSTGRES_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
+    else:
+        url, options = f"sqlite:///{tmp_path / 'migrated.sqlite3'}", {}
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": options, "UPLOAD_FOLDER": str(tmp_path),
+        "MAIL_SERVER": None,
+    })
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if POSTGRES_URL:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_a_migrated_database_searches_words_and_keeps_the_index_in_step(migrated_app):
+    org = factories.make_organisation()
+    case = factories.raise_case(org.delivery, description="The fridge freezer hums loudly.")
+    db.session.commit()
+    assert found("freezer", org=org) == {case.reference}
+
+    case.description = "The oven door is cracked."
+    db.session.commit()
+    assert found("freezer", org=org) == set()
+    assert found("cracked oven", org=org) == {case.reference}
+
+    downgrade(revision="22747e26aec5")
+    inspector = inspect(db.engine)
+    names = set(inspector.get_table_names()) | {
+        index["name"] for index in inspector.get_indexes("cases")
+    }
+    assert names & FTS_OBJECT_NAMES == set()
+    assert "cases" in names
