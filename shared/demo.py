@@ -97,6 +97,8 @@ def load_demo_data() -> bool:
 
     _person("admin@example.com", "Ada Admin", Role.ADMIN)
     morgan = _person("morgan@example.com", "Morgan Lee", Role.MANAGER, care)
+    morgan.approval_level = 1
+    _person("harper@example.com", "Harper Quinn", Role.MANAGER).approval_level = 2
     _person("sam@example.com", "Sam Taylor", Role.AGENT, care)
     _person("priya@example.com", "Priya Shah", Role.AGENT, care)
     _person("jo@example.com", "Jo Evans", Role.AGENT, billing)

@@ -103,6 +103,12 @@ EVENT_TITLES = {
     EventKind.TASK_CREATED: "Task",
     EventKind.TASK_UPDATED: "Task updated",
     EventKind.MERGED: "Merged",
+    EventKind.ESCALATION_PROPOSED: "Escalation proposed",
+    EventKind.ESCALATION_REQUESTED: "Escalation requested",
+    EventKind.ESCALATION_APPROVED: "Escalated",
+    EventKind.ESCALATION_REJECTED: "Escalation not approved",
+    EventKind.ESCALATION_WITHDRAWN: "Escalation withdrawn",
+    EventKind.REMINDER_SENT: "Reminder",
 }
 
 

@@ -35,7 +35,8 @@ def make_organisation() -> SimpleNamespace:
     care = Team(name="Customer care")
     billing = Team(name="Billing")
     db.session.add_all([care, billing])
-    manager = make_user("morgan@example.com", "Morgan Lee", Role.MANAGER, care)
+    manager = make_user("morgan@example.com", "Morgan Lee", Role.MANAGER, care, approval_level=1)
+    head = make_user("harper@example.com", "Harper Quinn", Role.MANAGER, approval_level=2)
     sam = make_user("sam@example.com", "Sam Taylor", Role.AGENT, care)
     priya = make_user("priya@example.com", "Priya Shah", Role.AGENT, care)
     jo = make_user("jo@example.com", "Jo Evans", Role.AGENT, billing)
@@ -51,6 +52,7 @@ def make_organisation() -> SimpleNamespace:
         care=care,
         billing=billing,
         manager=manager,
+        head=head,
         sam=sam,
         priya=priya,
         jo=jo,

@@ -20,6 +20,14 @@ from shared.models.coordination import (
     Task,
     TaskStatus,
 )
+from shared.models.escalations import (
+    ESCALATION_NEEDS,
+    OPEN_ESCALATION_STATUSES,
+    Escalation,
+    EscalationLevel,
+    EscalationStatus,
+)
+from shared.models.notifications import Notification, SweepMark
 from shared.models.outbox import EmailStatus, OutgoingEmail
 from shared.models.service_levels import (
     Calendar,
@@ -35,6 +43,13 @@ from shared.models.types import UTCDateTime, utcnow
 from shared.models.users import STAFF_ROLES, Role, Team, User, normalise_email
 
 __all__ = [
+    "ESCALATION_NEEDS",
+    "OPEN_ESCALATION_STATUSES",
+    "Escalation",
+    "EscalationLevel",
+    "EscalationStatus",
+    "Notification",
+    "SweepMark",
     "OPEN_TASK_STATUSES",
     "CaseViewer",
     "Commitment",

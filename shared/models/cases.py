@@ -167,6 +167,10 @@ class Case(db.Model):
         "ResolutionOption", back_populates="case", order_by="ResolutionOption.id",
         cascade="all, delete-orphan",
     )
+    escalations = relationship(
+        "Escalation", back_populates="case", order_by="Escalation.id",
+        cascade="all, delete-orphan",
+    )
     events = relationship(
         "TimelineEvent",
         back_populates="case",

@@ -38,6 +38,12 @@ class EventKind(StrEnum):
     TASK_CREATED = "task_created"
     TASK_UPDATED = "task_updated"
     MERGED = "merged"
+    ESCALATION_PROPOSED = "escalation_proposed"
+    ESCALATION_REQUESTED = "escalation_requested"
+    ESCALATION_APPROVED = "escalation_approved"
+    ESCALATION_REJECTED = "escalation_rejected"
+    ESCALATION_WITHDRAWN = "escalation_withdrawn"
+    REMINDER_SENT = "reminder_sent"
 
 
 class Visibility(StrEnum):

@@ -56,6 +56,8 @@ class User(UserMixin, db.Model):
     email_verified_at = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(default=True)
     away: Mapped[bool] = mapped_column(default=False)
+    # Which escalations this person may decide: 1 team manager, 2 head of service, 0 none.
+    approval_level: Mapped[int] = mapped_column(default=0)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime())

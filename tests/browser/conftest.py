@@ -153,3 +153,15 @@ def no_script_page(browser, live_server, request, tmp_path):
     yield page
     _screenshot_if_failed(request, page, tmp_path)
     context.close()
+
+
+@pytest.fixture
+def second_page(browser, live_server, request, tmp_path):
+    """A second browser beside `page`, with cookies of its own: two people at once, such as
+    a member of staff and the customer whose case they work on."""
+    context, page = _new_page(browser)
+    yield page
+    folder = tmp_path / "second-page"
+    folder.mkdir()
+    _screenshot_if_failed(request, page, folder)
+    context.close()
