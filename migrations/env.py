@@ -91,6 +91,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations copy and drop tables; SQLite would check every foreign key on
+            # the way. Set outside any transaction, where SQLite accepts it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the implicit transaction, so Alembic's own one commits
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
