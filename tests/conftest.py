@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 from flask import g
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import close_all_sessions
 
 # Keep instance files (secret key, uploads) of test apps out of the working tree.
 os.environ["INSTANCE_PATH"] = tempfile.mkdtemp(prefix="amends-test-instance-")
@@ -99,6 +100,9 @@ def app(_schema, database, app_config, tmp_path):
 
 
 def _empty_all_tables():
+    # A test may have opened sessions of its own (CLI commands, threads, other app contexts):
+    # end them all, or their open transactions would block emptying the tables.
+    close_all_sessions()
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
