@@ -6,7 +6,7 @@ PORT ?= 5000
 export PORT
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install db demo-data lint
+.PHONY: run worker test install db demo-data lint
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,17 @@ db: install
 demo-data: db
 	$(FLASK) demo-data
 
+# `serve` is the development server plus the sweep: in-process every SWEEP_INTERVAL_SECONDS,
+# or scheduled on RQ when REDIS_URL is set (then also run `make worker`).
 run: demo-data
 	@echo "Amends is at http://127.0.0.1:$(PORT)  (staff: http://127.0.0.1:$(PORT)/staff/login)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(FLASK) serve --host 127.0.0.1 --port $(PORT)
+
+# With REDIS_URL set: sends queued email (amends-mail) and runs the repeating sweep (default).
+# SimpleWorker runs jobs in its own process, so the app is built once rather than per job.
+worker: install
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL first, e.g. redis://127.0.0.1:6379/0"; exit 1; }
+	$(BIN)/rq worker --with-scheduler --worker-class rq.SimpleWorker --url "$$REDIS_URL" amends-mail default
 
 test: install
 	$(BIN)/python -m pytest

@@ -140,7 +140,7 @@ def _markup(svg: ET.Element) -> Markup:
 ROW_HEIGHT = 28
 BAR_HEIGHT = 18
 HEADING_HEIGHT = 26
-VALUE_ROOM = 150  # room after the longest bar for its words
+MAX_VALUE_SHARE = 0.35  # the most of the width the words after a bar may take
 
 
 def horizontal_bar_chart(chart: ChartData) -> Markup:
@@ -160,7 +160,12 @@ def horizontal_bar_chart(chart: ChartData) -> Markup:
     indent = 12 if several else 0
     label_width = min(WIDTH * 0.4, indent + CHARACTER_WIDTH * max(map(len, labels), default=4))
     bar_left = label_width + 10
-    bar_room = WIDTH - bar_left - VALUE_ROOM
+    # Room after the longest bar for the longest words ("85 % (12,173 of 14,349)"), so no
+    # value runs off the edge of the picture.
+    texts = [point.text for kind, _, point, _ in rows if kind == "bar"]
+    longest_text = max(map(len, texts), default=4)
+    value_room = min(WIDTH * MAX_VALUE_SHARE, 10 + CHARACTER_WIDTH * longest_text)
+    bar_room = WIDTH - bar_left - value_room
     height = 10 + sum(HEADING_HEIGHT if kind == "heading" else ROW_HEIGHT
                       for kind, *_ in rows)
     svg = _start(chart, height, "bars")

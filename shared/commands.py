@@ -36,17 +36,9 @@ def init_app(app: Flask) -> None:
                   help="Pretend it is this moment (UTC), for data identical to the byte.")
     def seed_command(case_count, seed_value, append, now_text):
         """Fill the database with a large, realistic, repeatable data set."""
-        from datetime import UTC, datetime
-
         from shared.seed import SeedRefused, seed_database
 
-        now = None
-        if now_text:
-            try:
-                now = datetime.fromisoformat(now_text)
-            except ValueError as error:
-                raise click.BadParameter(f"not an ISO date and time: {now_text}") from error
-            now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        now = _moment(now_text)
         try:
             report = seed_database(
                 case_count, seed_value, append=append, now=now,
@@ -61,3 +53,77 @@ def init_app(app: Flask) -> None:
         )
         if report.created_organisation:
             click.echo("Staff and customers sign in with the demo password (see the README).")
+
+    @app.cli.command("sweep")
+    @click.option("--now", "now_text", default=None, metavar="ISO-TIME",
+                  help="Sweep as if it were this moment (UTC unless an offset is given).")
+    def sweep_command(now_text):
+        """Propose escalations at risk, remind owners of updates and promises due, retry mail."""
+        from shared.sweep import run_sweep
+
+        report = run_sweep(now=_moment(now_text))
+        for line in report.lines():
+            click.echo(line)
+
+    @app.cli.command("schedule-sweep")
+    def schedule_sweep_command():
+        """Run the sweep as a repeating job on RQ workers (needs REDIS_URL)."""
+        from shared.sweep import redis_connection, schedule_sweep
+
+        url = app.config.get("REDIS_URL")
+        if not url:
+            raise click.ClickException(
+                "REDIS_URL is not set: without Redis, `flask --app wsgi serve` (make run) "
+                "sweeps in-process."
+            )
+        interval = _sweep_interval(app)
+        started, job = schedule_sweep(redis_connection(url), interval)
+        if started:
+            click.echo(f"The sweep runs now and then every {interval} s (job {job.id}).")
+        else:
+            click.echo(f"The sweep is already scheduled (job {job.id}); nothing changed.")
+        click.echo("Workers run it from the default queue: `make worker`, or"
+                   " `rq worker --with-scheduler --url $REDIS_URL default`.")
+
+    @app.cli.command("serve", with_appcontext=False)
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=int, default=5000, show_default=True)
+    def serve_command(host, port):
+        """Run the development server, with the sweep on an interval beside it."""
+        from werkzeug.serving import run_simple
+
+        from shared.sweep import redis_connection, schedule_sweep, start_sweep_thread
+
+        interval = _sweep_interval(app)
+        url = app.config.get("REDIS_URL")
+        if url:
+            # RQ workers sweep; starting the series here is harmless if it already runs.
+            try:
+                schedule_sweep(redis_connection(url), interval)
+                click.echo("The sweep runs on RQ workers: start them with `make worker`.")
+            except Exception as error:  # the site still serves; say why nothing sweeps
+                click.echo(f"Could not schedule the sweep on Redis ({error}).", err=True)
+        else:
+            start_sweep_thread(app, interval)
+            click.echo(f"The sweep runs in this process every {interval} s.")
+        run_simple(host, port, app, threaded=True)
+
+
+def _sweep_interval(app: Flask) -> int:
+    interval = app.config["SWEEP_INTERVAL_SECONDS"]
+    if interval < 1:  # 0 would sweep in a tight loop
+        raise click.ClickException(f"SWEEP_INTERVAL_SECONDS must be 1 or more, not {interval}.")
+    return interval
+
+
+def _moment(text):
+    """An ISO date and time from the command line, UTC unless it says otherwise."""
+    from datetime import UTC, datetime
+
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter(f"not an ISO date and time: {text}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -39,7 +39,11 @@ def settings_from_environment(instance_path: str) -> dict:
         "SECRET_KEY": env("SECRET_KEY") or persistent_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # With REDIS_URL, email is sent by an RQ worker (`make worker`); without
+        # it, by the web process right after each commit.
         "REDIS_URL": env("REDIS_URL") or None,
+        # How often the sweep (escalations at risk, reminders, email retries) runs.
+        "SWEEP_INTERVAL_SECONDS": _int(env("SWEEP_INTERVAL_SECONDS"), 60),
         # Mail: without MAIL_SERVER every message is kept in the outbox and shown on the
         # staff mailbox page instead of being sent.
         "MAIL_SERVER": mail_server,

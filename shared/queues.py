@@ -10,18 +10,24 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     FunctionElement,
+    Integer,
     Select,
     and_,
-        false,
+    bindparam,
+    false,
     func,
+    literal,
     or_,
     select,
     true,
+    union,
+    union_all,
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.compiler import compiles
@@ -45,7 +51,7 @@ from shared.models import (
     UTCDateTime,
     utcnow,
 )
-from shared.search import search_condition
+from shared.search import search_condition_of_kind, search_parameters
 
 PAGE_SIZE = 50
 _STAFF_ROLES = [str(r) for r in STAFF_ROLES]
@@ -112,18 +118,13 @@ TIME_FRAMES = (
 )
 
 
-def _unmet_due_in(low: datetime | None, high: datetime | None) -> ColumnElement[bool]:
-    """Some unmet agreed time frame falls due in [low, high] (either end may be open)."""
-
-    def within(due):
-        if low is None:
-            return due < high
-        return due.between(low, high)
-
+def _unmet_due_before(moment: datetime) -> ColumnElement[bool]:
+    """Some agreed time frame is still unmet and was due before `moment`. Each branch is one
+    range of a (met, due, ...) index: the NULLs of the met column, due before the moment."""
     return or_(
-        and_(Case.acknowledged_at.is_(None), within(Case.acknowledge_due_at)),
-        and_(Case.first_responded_at.is_(None), within(Case.first_response_due_at)),
-        and_(Case.resolved_at.is_(None), within(Case.resolve_due_at)),
+        and_(Case.acknowledged_at.is_(None), Case.acknowledge_due_at < moment),
+        and_(Case.first_responded_at.is_(None), Case.first_response_due_at < moment),
+        and_(Case.resolved_at.is_(None), Case.resolve_due_at < moment),
     )
 
 
@@ -139,6 +140,53 @@ class Viewer:
     now: datetime
     # End of the next business day, per calendar id: the edge of "at risk".
     at_risk_until: Mapping[int, datetime]
+
+    @property
+    def at_risk_latest(self) -> datetime | None:
+        """The latest of the at-risk edges: no time frame due after it is at risk."""
+        return max(self.at_risk_until.values(), default=None)
+
+    @property
+    def closed_since(self) -> datetime:
+        """The start of "recently closed"."""
+        return self.now - timedelta(days=RECENTLY_CLOSED_DAYS)
+
+
+class _ViewerParameters:
+    """A Viewer whose values are bound parameters, to build a statement once and run it for
+    anyone at any moment: building the counts statement costs more than running it.
+
+    Only what changes the shape of the SQL is fixed: whether there is a team, and which
+    calendars there are."""
+
+    def __init__(self, has_team: bool, calendar_ids: tuple[int, ...]):
+        self.user_id = bindparam("viewer_id", type_=Integer())
+        self.team_id = bindparam("viewer_team_id", type_=Integer()) if has_team else None
+        self.now = bindparam("now", type_=UTCDateTime())
+        self.at_risk_until = {
+            calendar_id: bindparam(f"at_risk_until_{calendar_id}", type_=UTCDateTime())
+            for calendar_id in calendar_ids
+        }
+        self.at_risk_latest = bindparam("at_risk_latest", type_=UTCDateTime())
+        self.closed_since = bindparam("closed_since", type_=UTCDateTime())
+
+
+def _statement_shape(viewer: Viewer) -> tuple[bool, tuple[int, ...]]:
+    return viewer.team_id is not None, tuple(sorted(viewer.at_risk_until))
+
+
+def _parameter_values(viewer: Viewer) -> dict:
+    """The values of a _ViewerParameters' parameters for this viewer."""
+    values = {
+        "viewer_id": viewer.user_id,
+        "viewer_team_id": viewer.team_id,
+        "now": viewer.now,
+        "at_risk_latest": viewer.at_risk_latest,
+        "closed_since": viewer.closed_since,
+    }
+    for calendar_id, until in viewer.at_risk_until.items():
+        values[f"at_risk_until_{calendar_id}"] = until
+    return values
 
 
 def load_calendars() -> dict[int, Calendar]:
@@ -189,26 +237,60 @@ def _going_silent(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _at_risk(viewer: Viewer) -> ColumnElement[bool]:
-    """Per calendar: the case's category uses a service level on that calendar, and some unmet
-    time frame falls due between now and that calendar's end of the next business day."""
+    """Some unmet time frame falls due between now and the end of the next business day of the
+    calendar the case's category uses (through its service level).
+
+    Written as one branch per time frame, each first bounded by the latest of those ends and
+    joined by UNION: each branch is then a range of its (met, due, status, category) index,
+    read from the index alone, instead of every open case, or every case due soon, read from
+    the table."""
     if not viewer.at_risk_until:
         return false()
-    per_calendar = [
-        and_(
-            Case.category_id.in_(
-                select(Category.id)
-                .join(ServiceLevel, Category.service_level_id == ServiceLevel.id)
-                .where(ServiceLevel.calendar_id == calendar_id)
-            ),
-            _unmet_due_in(viewer.now, until),
-        )
+    return and_(_open(), Case.id.in_(union_all(*_due_soon_branches(viewer))))
+
+
+def _count_at_risk(viewer: Viewer) -> ColumnElement[int]:
+    """The branches counted directly, without going back to the cases (UNION, not UNION ALL:
+    a case with two time frames due soon counts once)."""
+    if not viewer.at_risk_until:
+        return literal(0)
+    return select(func.count()).select_from(
+        union(*_due_soon_branches(viewer)).subquery()
+    ).scalar_subquery()
+
+
+def _due_soon_branches(viewer: Viewer) -> list[Select]:
+    """For each time frame, the open cases where it is unmet and due between now and the
+    at-risk edge of the case's calendar."""
+    edges = [
+        (until, _categories_on(calendar_id))
         for calendar_id, until in sorted(viewer.at_risk_until.items())
     ]
-    return and_(_open(), or_(*per_calendar))
+
+    def unmet_and_due_soon(due, met) -> Select:
+        return select(Case.id).where(
+            met.is_(None),
+            due.between(viewer.now, viewer.at_risk_latest),
+            _open(),
+            or_(*(and_(due <= until, Case.category_id.in_(categories))
+                  for until, categories in edges)),
+        )
+
+    return [unmet_and_due_soon(getattr(Case, due), getattr(Case, met))
+            for _label, due, met in TIME_FRAMES]
+
+
+def _categories_on(calendar_id: int) -> Select:
+    """The categories whose service level runs on this calendar."""
+    return (
+        select(Category.id)
+        .join(ServiceLevel, Category.service_level_id == ServiceLevel.id)
+        .where(ServiceLevel.calendar_id == calendar_id)
+    )
 
 
 def _breached(viewer: Viewer) -> ColumnElement[bool]:
-    return and_(_open(), _unmet_due_in(None, viewer.now))
+    return and_(_open(), _unmet_due_before(viewer.now))
 
 
 def _waiting_on_customer(viewer: Viewer) -> ColumnElement[bool]:
@@ -228,8 +310,18 @@ def _recently_closed(viewer: Viewer) -> ColumnElement[bool]:
     SQLite into reading every closed case through the status index: resolved_at is set only
     while a case is resolved or closed (reopening clears it), closed_at only while it is
     closed (a merged duplicate is closed without being resolved)."""
-    since = viewer.now - timedelta(days=RECENTLY_CLOSED_DAYS)
-    return or_(Case.resolved_at >= since, Case.closed_at >= since)
+    return or_(Case.resolved_at >= viewer.closed_since, Case.closed_at >= viewer.closed_since)
+
+
+def _count_recently_closed(viewer: Viewer) -> ColumnElement[int]:
+    """The same cases in two parts that do not overlap, each counted from one index alone
+    (resolved since; closed since but not resolved since) rather than from the table."""
+    since = viewer.closed_since
+    resolved = select(func.count()).where(Case.resolved_at >= since)
+    closed_only = select(func.count()).where(
+        Case.closed_at >= since, or_(Case.resolved_at.is_(None), Case.resolved_at < since)
+    )
+    return resolved.scalar_subquery() + closed_only.scalar_subquery()
 
 
 def _promises_overdue(viewer: Viewer) -> ColumnElement[bool]:
@@ -258,6 +350,14 @@ class Queue:
     condition: Callable[[Viewer], ColumnElement[bool]]
     order: str = BY_NEXT_DUE
     counted: bool = True
+    # How to count it, when counting the cases of its condition would read more than needed.
+    count: Callable[[Viewer], ColumnElement[int]] | None = None
+
+    def count_of(self, viewer: Viewer) -> ColumnElement[int]:
+        if self.count is not None:
+            return self.count(viewer)
+        counted = select(func.count()).select_from(Case).where(self.condition(viewer))
+        return counted.scalar_subquery()
 
 
 QUEUES: dict[str, Queue] = {
@@ -275,7 +375,8 @@ QUEUES: dict[str, Queue] = {
               "Every customer has heard from us on time.", _going_silent),
         Queue("at-risk", "At risk", "At risk",
               "Open cases with a time frame due by the end of the next working day.",
-              "Nothing falls due before the end of the next working day.", _at_risk),
+              "Nothing falls due before the end of the next working day.", _at_risk,
+              count=_count_at_risk),
         Queue("breached", "Breached", "Breached",
               "Open cases that have missed a time frame.",
               "No open case has missed a time frame.", _breached),
@@ -288,7 +389,7 @@ QUEUES: dict[str, Queue] = {
         Queue("closed", "Recently closed", "Recently closed",
               f"Cases resolved or closed in the last {RECENTLY_CLOSED_DAYS} days.",
               f"Nothing was resolved or closed in the last {RECENTLY_CLOSED_DAYS} days.",
-              _recently_closed, order=BY_RESOLVED),
+              _recently_closed, order=BY_RESOLVED, count=_count_recently_closed),
         Queue("all", "All cases", "All cases", "Every case, open or closed, newest first.",
               "There are no cases yet.", _everything, order=BY_NEWEST, counted=False),
     )
@@ -344,19 +445,20 @@ def queue_counts(viewer: Viewer) -> dict[str, int]:
     one round trip, but each count walks only its own index range (owner, team, status, dates)
     instead of every case ever raised, which at 100,000 cases is several times faster.
     """
-    counted = [queue for queue in QUEUES.values() if queue.counted]
-    statement = select(
-        *(
-            select(func.count())
-            .select_from(Case)
-            .where(queue.condition(viewer))
-            .scalar_subquery()
-            .label(queue.key.replace("-", "_"))
-            for queue in counted
-        )
+    statement = _counts_statement(*_statement_shape(viewer))
+    row = db.session.execute(statement, _parameter_values(viewer)).one()
+    return {queue.key: value for queue, value in zip(_COUNTED, row, strict=True)}
+
+
+_COUNTED = [queue for queue in QUEUES.values() if queue.counted]
+
+
+@lru_cache(maxsize=32)
+def _counts_statement(has_team: bool, calendar_ids: tuple[int, ...]) -> Select:
+    viewer = _ViewerParameters(has_team, calendar_ids)
+    return select(
+        *(queue.count_of(viewer).label(queue.key.replace("-", "_")) for queue in _COUNTED)
     )
-    row = db.session.execute(statement).one()
-    return {queue.key: value for queue, value in zip(counted, row, strict=True)}
 
 
 # --- Filters -------------------------------------------------------------------------------------
@@ -451,22 +553,25 @@ def parse_filters(args: Mapping[str, str], options: FilterOptions) -> QueueFilte
     )
 
 
-def _filter_conditions(filters: QueueFilters, dialect: str) -> list[ColumnElement[bool]]:
-    conditions = []
-    if filters.status:
-        conditions.append(Case.status == filters.status)
-    if filters.category:
-        conditions.append(Case.category_id == filters.category)
-    if filters.priority:
-        conditions.append(Case.priority == filters.priority)
-    if filters.owner:
-        conditions.append(Case.owner_id == filters.owner)
-    if filters.team:
-        conditions.append(Case.team_id == filters.team)
-    searched = search_condition(filters.search, dialect)
-    if searched is not None:
-        conditions.append(searched)
-    return conditions
+# The filters that narrow a queue to one value of a column.
+_FILTER_COLUMNS = {
+    "status": Case.status,
+    "category": Case.category_id,
+    "priority": Case.priority,
+    "owner": Case.owner_id,
+    "team": Case.team_id,
+}
+
+
+def _filters_set(filters: QueueFilters) -> dict[str, object]:
+    return {
+        name: getattr(filters, name) for name in _FILTER_COLUMNS if getattr(filters, name)
+    }
+
+
+def _filter_conditions(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """Each named filter, its value a parameter filter_<name>."""
+    return [_FILTER_COLUMNS[name] == bindparam(f"filter_{name}") for name in names]
 
 
 # --- Keyset pagination ---------------------------------------------------------------------------
@@ -511,8 +616,10 @@ def read_cursor(cursor: str | None, order: str) -> tuple[datetime | None, int] |
     return key, int(case_id)
 
 
-def _after(order: str, position: tuple[datetime | None, int]) -> ColumnElement[bool]:
-    key_value, case_id = position
+def _after(order: str) -> ColumnElement[bool]:
+    """Past the position named by the parameters after_key and after_id."""
+    key_value = bindparam("after_key", type_=UTCDateTime())
+    case_id = bindparam("after_id", type_=Integer())
     key = _sort_key(order)
     if _descending(order):
         if key is None:
@@ -606,23 +713,30 @@ def queue_page(
     queue = QUEUES[key]
     dialect = db.session.get_bind().dialect.name
     position = read_cursor(filters.after, queue.order)
-    sort_key = _sort_key(queue.order)
-    statement = (
-        select(*_ROW_COLUMNS, *([sort_key.label("sort_key")] if sort_key is not None else []))
-        .join(Owner, Case.owner_id == Owner.id)
-        .where(queue.condition(viewer), *_filter_conditions(filters, dialect))
-        .order_by(*_ordering(queue.order))
-        .limit(page_size + 1)  # one more tells whether there is a next page
+    filters_set = _filters_set(filters)
+    search = search_parameters(filters.search, dialect)
+    statement = _page_statement(
+        key,
+        *_statement_shape(viewer),
+        filter_names=tuple(sorted(filters_set)),
+        search_kind=search[0] if search else None,
+        after_position=position is not None,
+        page_size=page_size,
+        dialect=dialect,
     )
+    values = _parameter_values(viewer)
+    values.update((f"filter_{name}", value) for name, value in filters_set.items())
+    if search:
+        values.update(search[1])
     if position is not None:
-        statement = statement.where(_after(queue.order, position))
-    records = db.session.execute(statement).all()
+        values["after_key"], values["after_id"] = position
+    records = db.session.execute(statement, values).all()
     has_more = len(records) > page_size
     records = records[:page_size]
     next_cursor = None
     if has_more:
         last = records[-1]
-        next_cursor = make_cursor(last.sort_key if sort_key is not None else None, last.id)
+        next_cursor = make_cursor(getattr(last, "sort_key", None), last.id)
     zones = {cid: (calendar.zone, calendar.zone_label) for cid, calendar in calendars.items()}
     rows = [
         _row(record, viewer, zones.get(category_calendars.get(record.category_id)),
@@ -630,6 +744,53 @@ def queue_page(
         for record in records
     ]
     return QueuePage(rows=rows, next_cursor=next_cursor, is_first_page=position is None)
+
+
+@lru_cache(maxsize=256)
+def _page_statement(
+    key: str,
+    has_team: bool,
+    calendar_ids: tuple[int, ...],
+    *,
+    filter_names: tuple[str, ...],
+    search_kind: str | None,
+    after_position: bool,
+    page_size: int,
+    dialect: str,
+) -> Select:
+    """One page of a queue, built once for each shape of request, every value a parameter.
+
+    First the page's ids in order, from the columns the conditions and the sort key need
+    (often one covering index alone); only then the 50 rows shown, by primary key. Sorting
+    whole rows would read every case in the queue, long descriptions and all."""
+    queue = QUEUES[key]
+    sort_key = _sort_key(queue.order)
+    conditions = [
+        queue.condition(_ViewerParameters(has_team, calendar_ids)),
+        *_filter_conditions(filter_names),
+    ]
+    if search_kind is not None:
+        conditions.append(search_condition_of_kind(search_kind, dialect))
+    if after_position:
+        conditions.append(_after(queue.order))
+    chosen = (
+        select(Case.id, *([sort_key.label("sort_key")] if sort_key is not None else []))
+        .where(*conditions)
+        .order_by(*_ordering(queue.order))
+        .limit(page_size + 1)  # one more tells whether there is a next page
+        .subquery("chosen")
+    )
+    descending = _descending(queue.order)
+    in_page_order = [chosen.c.id.desc() if descending else chosen.c.id.asc()]
+    if sort_key is not None:
+        in_page_order.insert(0, chosen.c.sort_key.desc() if descending else chosen.c.sort_key.asc())
+    return (
+        select(*_ROW_COLUMNS, *([chosen.c.sort_key] if sort_key is not None else []))
+        .select_from(chosen)
+        .join(Case, Case.id == chosen.c.id)
+        .join(Owner, Case.owner_id == Owner.id)
+        .order_by(*in_page_order)
+    )
 
 
 def _summary(description: str) -> str:

@@ -14,7 +14,17 @@ Keep the two in step. What people type is always a bound parameter, never part o
 
 import re
 
-from sqlalchemy import DDL, ColumnElement, event, false, select, text
+from sqlalchemy import (
+    DDL,
+    ColumnElement,
+    String,
+    and_,
+    event,
+    false,
+    select,
+    text,
+)
+from sqlalchemy import bindparam as sql_bindparam
 
 from shared.models import Case, reference_for
 
@@ -95,28 +105,77 @@ MAX_TERMS = 8
 
 def search_condition(term: str, dialect: str) -> ColumnElement[bool] | None:
     """The condition on cases that a search term means; None for an empty term."""
+    search = search_parameters(term, dialect)
+    if search is None:
+        return None
+    kind, values = search
+    return search_condition_of_kind(kind, dialect, values)
+
+
+def search_parameters(term: str, dialect: str) -> tuple[str, dict] | None:
+    """What a search term is, as (kind, values): the kind alone fixes the SQL
+    (search_condition_of_kind), so a statement built once serves every term of that kind, and
+    the values fill in its parameters. None for an empty term."""
     term = term.strip()
     if not term:
         return None
     reference = _REFERENCE.match(term)
     if reference:
         # References are exact: "am-123" and "AM-000123" both mean AM-000123.
-        return Case.reference == reference_for(int(reference.group(1)))
+        return "reference", {"search_reference": reference_for(int(reference.group(1)))}
     if "@" in term:
-        return _email_prefix(term.lower(), dialect)
-    return _words(term, dialect)
-
-
-def _email_prefix(prefix: str, dialect: str) -> ColumnElement[bool]:
-    """Addresses are stored lower-cased; an exact address is its own prefix."""
+        # Addresses are stored lower-cased; an exact address is its own prefix.
+        prefix = term.lower()
+        if dialect == "postgresql":
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return "email", {"search_email_pattern": escaped + "%"}
+        # SQLite compares bytes: every address with the prefix sorts in [prefix, next).
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return "email", {"search_email_from": prefix, "search_email_to": upper}
     if dialect == "postgresql":
-        # LIKE with a text_pattern_ops index is a range scan whatever the collation.
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return Case.contact_email.like(escaped + "%", escape="\\")
-    # SQLite compares bytes: every address with the prefix sorts in [prefix, next), and the
-    # range uses the plain index (SQLite's LIKE is case-blind and would not).
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return (Case.contact_email >= prefix) & (Case.contact_email < upper)
+        return "words", {"search_words": term[:200]}
+    query = fts5_query(term)
+    if query is None:  # only punctuation: nothing can match
+        return "nothing", {}
+    return "words", {"search_words": query}
+
+
+def search_condition_of_kind(
+    kind: str, dialect: str, values: dict | None = None
+) -> ColumnElement[bool]:
+    """The condition for one kind of search, its values as named parameters: given here, or
+    left to be given when the statement runs. What people type is always a bound parameter,
+    never part of the SQL."""
+
+    def bindparam(name):
+        if values is None:
+            return sql_bindparam(name, type_=String())
+        return sql_bindparam(name, values[name], type_=String())
+
+    if kind == "reference":
+        return Case.reference == bindparam("search_reference")
+    if kind == "email":
+        if dialect == "postgresql":
+            # LIKE with a text_pattern_ops index is a range scan whatever the collation.
+            pattern = bindparam("search_email_pattern")
+            return Case.contact_email.like(pattern, escape="\\")
+        # A range uses the plain index (SQLite's LIKE is case-blind and would not).
+        return and_(
+            Case.contact_email >= bindparam("search_email_from"),
+            Case.contact_email < bindparam("search_email_to"),
+        )
+    if kind == "words":
+        words = bindparam("search_words")
+        if dialect == "postgresql":
+            document = POSTGRES_DOCUMENT.format(table="cases.")
+            return text(f"{document} @@ plainto_tsquery('english', :search_words)").bindparams(
+                words
+            )
+        matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(
+            text(f"{FTS_TABLE} MATCH :search_words").bindparams(words)
+        )
+        return Case.id.in_(matching)
+    return false()
 
 
 def fts5_query(term: str) -> str | None:
@@ -125,17 +184,3 @@ def fts5_query(term: str) -> str | None:
     if not words:
         return None
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
-
-
-def _words(term: str, dialect: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        return text(
-            f"{POSTGRES_DOCUMENT.format(table='cases.')} @@ plainto_tsquery('english', :words)"
-        ).bindparams(words=term[:200])
-    query = fts5_query(term)
-    if query is None:  # only punctuation: nothing can match
-        return false()
-    matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(
-        text(f"{FTS_TABLE} MATCH :words").bindparams(words=query)
-    )
-    return Case.id.in_(matching)

@@ -54,6 +54,8 @@ def admin_routes(org) -> list[tuple[str, str]]:
         ("POST", f"/staff/admin/calendars/{calendar.id}"),
         ("POST", f"/staff/admin/calendars/{calendar.id}/holidays"),
         ("POST", f"/staff/admin/calendars/{calendar.id}/holidays/{holiday.id}/remove"),
+        ("GET", "/staff/admin/outbox"),
+        ("POST", "/staff/admin/outbox/retry"),
     ]
 
 

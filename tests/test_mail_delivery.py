@@ -55,16 +55,30 @@ def only_email() -> OutgoingEmail:
     return db.session.scalars(select(OutgoingEmail)).one()
 
 
+def acknowledgement() -> OutgoingEmail:
+    """The customer's receipt; raising a case also notifies its new owner by email."""
+    return db.session.scalars(
+        select(OutgoingEmail).where(OutgoingEmail.kind == "case_received")
+    ).one()
+
+
+def received_by(messages: list[dict], recipient: str) -> list[dict]:
+    return [m for m in messages if m["envelope"].rcpt_tos == [recipient]]
+
+
 def outbox_count() -> int:
     return db.session.scalar(select(func.count(OutgoingEmail.id)))
 
 
-def email_events(case: Case, kind: EventKind) -> list[TimelineEvent]:
-    return db.session.scalars(
+def email_events(
+    case: Case, kind: EventKind, email: OutgoingEmail | None = None
+) -> list[TimelineEvent]:
+    events = db.session.scalars(
         select(TimelineEvent)
         .where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
         .order_by(TimelineEvent.id)
     ).all()
+    return [e for e in events if email is None or e.data["email_id"] == email.id]
 
 
 def make_due(message: OutgoingEmail) -> None:
@@ -91,12 +105,14 @@ def test_raising_a_complaint_emails_one_acknowledgement_to_the_customer(client, 
 
     assert response.status_code == 302
     case = only_case()
-    assert len(smtp_server.handler_messages) == 1
-    received = smtp_server.handler_messages[0]
-    assert received["envelope"].rcpt_tos == ["alex@example.com"]
+    [received] = received_by(smtp_server.handler_messages, "alex@example.com")
     message = received["message"]
     assert "alex@example.com" in message["To"]
     assert case.reference in message["Subject"]
+    # and its new owner hears of it once, in the app and by email
+    [to_owner] = received_by(smtp_server.handler_messages, case.owner.email)
+    assert to_owner["message"]["Subject"] == f"A case is now yours: {case.reference}"
+    assert len(smtp_server.handler_messages) == 2
 
 
 def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
@@ -104,7 +120,7 @@ def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
 ):
     raise_through_portal(client, org)
     case = only_case()
-    message = smtp_server.handler_messages[0]["message"]
+    message = received_by(smtp_server.handler_messages, "alex@example.com")[0]["message"]
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
 
@@ -122,7 +138,8 @@ def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
 def test_the_emailed_link_signs_the_customer_in_on_their_case(app, client, org, smtp_server):
     raise_through_portal(client, org)
     reference = only_case().reference
-    text = smtp_server.handler_messages[0]["message"].get_body(("plain",)).get_content()
+    [received] = received_by(smtp_server.handler_messages, "alex@example.com")
+    text = received["message"].get_body(("plain",)).get_content()
     path = SIGN_IN_LINK.search(text).group(1)
 
     browser = app.test_client()
@@ -139,11 +156,11 @@ def test_sent_acknowledgement_is_recorded_in_outbox_and_internal_timeline(
 ):
     raise_through_portal(client, org)
     case = only_case()
-    message = only_email()
+    message = acknowledgement()
     assert message.status == EmailStatus.SENT
     assert message.attempts == 1
     assert message.sent_at is not None
-    [event] = email_events(case, EventKind.EMAIL_SENT)
+    [event] = email_events(case, EventKind.EMAIL_SENT, message)
     assert event.visibility == Visibility.INTERNAL
     assert event.data["email_id"] == message.id
 
@@ -261,12 +278,12 @@ class TestMailServerDown:
         case = only_case()
         assert response.status_code == 302
         assert response.headers["Location"] == f"/complaints/{case.reference}/received"
-        message = only_email()
+        message = acknowledgement()
         assert message.status == EmailStatus.PENDING
         assert message.attempts == 1
         assert message.last_error
         assert message.next_attempt_at > utcnow()
-        [event] = email_events(case, EventKind.EMAIL_FAILED)
+        [event] = email_events(case, EventKind.EMAIL_FAILED, message)
         assert event.visibility == Visibility.INTERNAL
         assert "will be retried" in event.body
         assert email_events(case, EventKind.EMAIL_SENT) == []
@@ -281,12 +298,12 @@ class TestMailServerDown:
     def test_a_due_retry_sends_once_when_the_server_is_back(self, client, org, start_server):
         raise_through_portal(client, org)
         handler = start_server()
-        make_due(only_email())
+        make_due(acknowledgement())
 
         assert deliver_due() == 1
         assert deliver_due() == 0
         assert len(handler.messages) == 1
-        message = only_email()
+        message = acknowledgement()
         assert message.status == EmailStatus.SENT
         assert message.attempts == 2
         assert message.last_error is None
@@ -295,19 +312,19 @@ class TestMailServerDown:
     def test_after_the_last_attempt_it_fails_for_good(self, client, org):
         raise_through_portal(client, org)
         for _ in range(MAX_ATTEMPTS - 1):
-            make_due(only_email())
+            make_due(acknowledgement())
             assert deliver_due() == 0
 
-        message = only_email()
+        message = acknowledgement()
         assert message.status == EmailStatus.FAILED
         assert message.attempts == MAX_ATTEMPTS
-        failures = email_events(only_case(), EventKind.EMAIL_FAILED)
+        failures = email_events(only_case(), EventKind.EMAIL_FAILED, message)
         assert len(failures) == MAX_ATTEMPTS
         assert "will not be retried" in failures[-1].body
         assert all("will be retried" in event.body for event in failures[:-1])
         make_due(message)
         assert deliver_due() == 0
-        assert only_email().attempts == MAX_ATTEMPTS
+        assert acknowledgement().attempts == MAX_ATTEMPTS
 
 
 class TestMailServerThatNeverAnswers:
@@ -328,7 +345,7 @@ class TestMailServerThatNeverAnswers:
         response = raise_through_portal(client, org)
 
         assert response.status_code == 302
-        message = only_email()
+        message = acknowledgement()
         assert message.status == EmailStatus.PENDING
         assert "timed out" in message.last_error
 

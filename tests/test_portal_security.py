@@ -85,6 +85,7 @@ class TestCsrf:
             "level_id": 1,
             "calendar_id": 1,
             "holiday_id": 1,
+            "escalation_id": 1,
         }
 
     def post_rules(self, app):

@@ -4,7 +4,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from shared import queues
 from shared.demo import standard_service_level, uk_calendar
@@ -495,3 +495,124 @@ def test_queue_pages_run_the_same_few_statements_for_10_and_200_cases(app, org, 
         assert 2 <= rows_few < rows_many <= queues.PAGE_SIZE, url
         assert with_many == with_few, url
         assert with_few <= 12, url
+
+
+# --- Statements built once, run for anyone -----------------------------------------------------
+
+
+def test_the_counts_built_once_are_each_viewers_own_at_each_moment(org):
+    make_case(org, org.sam, acknowledge_due_at=NOW + timedelta(hours=2))
+    make_case(org, org.priya, resolve_due_at=NOW - timedelta(hours=1))
+    make_case(org, org.priya)
+    make_case(org, org.jo, team=org.billing, status=CaseStatus.RESOLVED,
+              resolved_at=NOW - timedelta(days=3))
+    db.session.commit()
+
+    for user in (org.sam, org.priya, org.jo, org.sam):
+        for now in (NOW, NOW + timedelta(days=30)):
+            counts = queues.queue_counts(viewer_of(user, now))
+            expected = {key: len(in_queue(key, user, now))
+                        for key, queue in queues.QUEUES.items() if queue.counted}
+            assert counts == expected, (user.email, now)
+
+    assert queues.queue_counts(viewer_of(org.priya))["mine"] == 2
+    assert queues.queue_counts(viewer_of(org.sam))["mine"] == 1
+    # A month on, every open time frame is past: nothing is at risk, all three are breached.
+    later = queues.queue_counts(viewer_of(org.sam, NOW + timedelta(days=30)))
+    assert later["at-risk"] == 0 and later["breached"] == 2
+    assert later["closed"] == 0
+
+
+def test_pages_built_once_take_each_requests_filters_search_and_cursor(org):
+    washer = make_case(org, org.sam, description="The washing machine leaks.",
+                       email="amara@example.org", priority=Priority.URGENT)
+    parcel = make_case(org, org.sam, description="My parcel arrived crushed.",
+                       email="ben@example.com")
+    bill = make_case(org, org.priya, description="Charged twice for the washing.",
+                     email="bea@example.com", status=CaseStatus.WAITING_ON_CUSTOMER)
+    db.session.commit()
+
+    def shown(key, user, args):
+        return {row.reference for row in page_of(key, user, args).rows}
+
+    # The same shape of request, one after another, with different values each time.
+    assert shown("all", org.sam, {"q": "washing"}) == refs(washer, bill)
+    assert shown("all", org.sam, {"q": "parcel"}) == refs(parcel)
+    assert shown("all", org.sam, {"q": "amara@"}) == refs(washer)
+    assert shown("all", org.sam, {"q": "b@"}) == set()
+    assert shown("all", org.sam, {"q": "bea@example.com"}) == refs(bill)
+    assert shown("all", org.sam, {"q": parcel.reference.lower()}) == refs(parcel)
+    assert shown("all", org.sam, {"q": bill.reference}) == refs(bill)
+    assert shown("all", org.sam, {"priority": "urgent"}) == refs(washer)
+    assert shown("all", org.sam, {"priority": "normal"}) == refs(parcel, bill)
+    assert shown("all", org.sam, {"owner": str(org.priya.id)}) == refs(bill)
+    assert shown("all", org.sam, {"owner": str(org.sam.id)}) == refs(washer, parcel)
+    assert shown("mine", org.sam, {}) == refs(washer, parcel)
+    assert shown("mine", org.priya, {}) == refs(bill)
+    newest_first = page_of("all", org.sam, page_size=1)
+    assert [row.reference for row in newest_first.rows] == [bill.reference]
+    after = page_of("all", org.sam, {"after": newest_first.next_cursor}, page_size=1)
+    assert [row.reference for row in after.rows] == [parcel.reference]
+
+
+# --- The indexes behind the queues (SQLite's plans: it has no statistics to choose by) ---------
+
+
+def _plan(statement, values) -> str:
+    """SQLite's plan for a statement, as it runs with these values."""
+    ran = []
+
+    def remember(conn, cursor, sql, parameters, context, executemany):
+        ran.append((sql, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        db.session.execute(statement, values).all()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    sql, parameters = ran[-1]
+    plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)
+    return "\n".join(row[-1] for row in plan)
+
+
+def _page_statement(key, viewer):
+    return queues._page_statement(
+        key, *queues._statement_shape(viewer), filter_names=(), search_kind=None,
+        after_position=False, page_size=queues.PAGE_SIZE, dialect="sqlite")
+
+
+def test_queue_counts_and_pages_read_indexes_not_every_case(app, org):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plans")
+    viewer = viewer_of(org.sam)
+    values = queues._parameter_values(viewer)
+
+    counts_plan = _plan(queues._counts_statement(*queues._statement_shape(viewer)), values)
+    assert "SCAN cases" not in counts_plan
+    assert "ix_cases_unacknowledged_due" in counts_plan
+    assert "ix_cases_owner_status_due" in counts_plan
+
+    for key in ("mine", "at-risk", "breached"):
+        plan = _plan(_page_statement(key, viewer), values)
+        assert "SCAN cases" not in plan, (key, plan)
+    assert "COVERING INDEX ix_cases_owner_status_due" in _plan(
+        _page_statement("mine", viewer), values)
+
+
+def test_counted_at_risk_and_recently_closed_count_each_case_once(org):
+    soon = NOW + timedelta(hours=3)
+    make_case(org, acknowledge_due_at=soon, first_response_due_at=soon, resolve_due_at=soon)
+    make_case(org, first_response_due_at=soon)
+    make_case(org, status=CaseStatus.CLOSED, resolved_at=NOW - timedelta(days=2),
+              closed_at=NOW - timedelta(days=1))
+    make_case(org, status=CaseStatus.CLOSED, resolved_at=NOW - timedelta(days=20),
+              closed_at=NOW - timedelta(days=1))
+    make_case(org, status=CaseStatus.CLOSED, closed_at=NOW - timedelta(days=3))  # merged away
+    make_case(org, status=CaseStatus.CLOSED, resolved_at=NOW - timedelta(days=30),
+              closed_at=NOW - timedelta(days=20))
+    db.session.commit()
+
+    counts = queues.queue_counts(viewer_of(org.sam))
+
+    assert counts["at-risk"] == len(in_queue("at-risk", org.sam)) == 2
+    assert counts["closed"] == len(in_queue("closed", org.sam)) == 3

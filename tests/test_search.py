@@ -10,7 +10,7 @@ from shared import queues
 from shared.app import create_app
 from shared.extensions import db
 from shared.models import Case, CaseStatus
-from shared.search import FTS_OBJECT_NAMES, fts5_query
+from shared.search import FTS_OBJECT_NAMES, fts5_query, search_parameters
 from tests import factories
 from tests.conftest import POSTGRES_URL
 
@@ -219,3 +219,18 @@ def test_a_migrated_database_searches_words_and_keeps_the_index_in_step(migrated
     }
     assert names & FTS_OBJECT_NAMES == set()
     assert "cases" in names
+
+
+def test_a_search_term_is_a_kind_of_search_and_its_values():
+    assert search_parameters("  ", "sqlite") is None
+    assert search_parameters("am-12", "sqlite") == (
+        "reference", {"search_reference": "AM-000012"})
+    assert search_parameters("Ann@Ex", "sqlite") == (
+        "email", {"search_email_from": "ann@ex", "search_email_to": "ann@ey"})
+    assert search_parameters("ann_1%@", "postgresql") == (
+        "email", {"search_email_pattern": "ann\\_1\\%@%"})
+    assert search_parameters("washing machine", "sqlite") == (
+        "words", {"search_words": '"washing" "machine"'})
+    assert search_parameters("washing machine", "postgresql") == (
+        "words", {"search_words": "washing machine"})
+    assert search_parameters("!!!", "sqlite") == ("nothing", {})

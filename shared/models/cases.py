@@ -85,12 +85,65 @@ class Case(db.Model):
             name="understanding_known",
         ),
         Index("ix_cases_customer_created", "customer_id", "created_at"),
-        Index("ix_cases_owner_status", "owner_id", "status"),
+        # My cases: the owner's open cases and every column of the next due time, so that a
+        # page of them is chosen from the index alone (migration e7a1c0d2b3f4).
+        Index(
+            "ix_cases_owner_status_due",
+            "owner_id",
+            "status",
+            "acknowledged_at",
+            "acknowledge_due_at",
+            "first_responded_at",
+            "first_response_due_at",
+            "resolve_due_at",
+        ),
+        # Breached and at risk: a time frame not yet met (NULL) and its due time, read as a
+        # range of the NULL part, not a scan of every open case; with the status and the
+        # category, at risk is answered from these indexes alone (migration e7a1c0d2b3f4).
+        Index(
+            "ix_cases_unacknowledged_due",
+            "acknowledged_at", "acknowledge_due_at", "status", "category_id",
+        ),
+        Index(
+            "ix_cases_unanswered_due",
+            "first_responded_at", "first_response_due_at", "status", "category_id",
+        ),
+        # Also serves "resolved since" (recently closed), as ix_cases_resolved_at did.
+        Index("ix_cases_unresolved_due", "resolved_at", "resolve_due_at", "status", "category_id"),
+        # The manager's dashboard: time frames, new cases and ratings falling in a period. The
+        # due indexes carry what its figures group and count by, so a month of deadlines is
+        # read from them alone (at 100,000 cases, a third of the time of plain ones).
+        Index(
+            "ix_cases_acknowledge_due_at",
+            "acknowledge_due_at", "acknowledged_at", "category_id", "team_id", "merged_into_id",
+        ),
+        Index(
+            "ix_cases_first_response_due_at",
+            "first_response_due_at", "first_responded_at", "category_id", "team_id",
+            "merged_into_id",
+        ),
+        Index(
+            "ix_cases_resolve_due_at",
+            "resolve_due_at", "resolved_at", "category_id", "team_id", "merged_into_id",
+        ),
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_rated_at", "rated_at"),
         # The staff queues (shared/queues.py); created by migration 5c1d2e3f4a5b.
         Index("ix_cases_team_status", "team_id", "status"),
-        Index("ix_cases_status_next_update", "status", "next_update_due_at"),
-        Index("ix_cases_resolved_at", "resolved_at"),
-        Index("ix_cases_closed_at", "closed_at"),
+        # Going silent (status, next update), and every column of the next due time, so a
+        # page of the open cases at risk is sorted from the index alone (migration e7a1c0d2b3f4).
+        Index(
+            "ix_cases_status_next_update_due",
+            "status",
+            "next_update_due_at",
+            "acknowledged_at",
+            "acknowledge_due_at",
+            "first_responded_at",
+            "first_response_due_at",
+            "resolve_due_at",
+        ),
+        # Recently closed, counted from the index alone (migration e7a1c0d2b3f4).
+        Index("ix_cases_closed_resolved", "closed_at", "resolved_at"),
         Index(
             "ix_cases_contact_email",
             "contact_email",

@@ -23,6 +23,7 @@ from shared.services.assignment import choose_owner
 from shared.services.attachments import check_uploads, store_attachments
 from shared.services.errors import RuleViolation
 from shared.services.mail import external_url, queue_email
+from shared.services.notifications import notify
 from shared.services.time_frames import (
     apply_time_frames,
     next_update_due,
@@ -97,6 +98,12 @@ def raise_case(
         body=f"{owner.name} is looking after this complaint.",
         data={"owner_id": owner.id, "owner": owner.name, "automatic": True},
     )
+    notify(
+        owner,
+        "case_assigned",
+        f"A new complaint from {case.contact_name} is yours: {case.summary}",
+        case=case,
+    )
     queue_email(
         "case_received",
         customer.email,
@@ -153,8 +160,14 @@ def change_status(case: Case, status: CaseStatus, *, actor: User) -> None:
     )
 
 
-def change_priority(case: Case, priority: Priority, *, actor: User, reason: str) -> None:
-    """A priority change moves the time frames; the reason goes on the timeline."""
+def change_priority(
+    case: Case, priority: Priority, *, actor: User, reason: str, tell_customer: bool = True
+) -> None:
+    """A priority change moves the time frames; the reason goes on the timeline.
+
+    `tell_customer=False` when the caller sends the customer one email covering this change
+    with others (an approved escalation), so they do not get several overlapping ones.
+    """
     if not reason.strip():
         raise RuleViolation("Say why the priority changes.", field="reason")
     if case.priority == priority:
@@ -169,7 +182,10 @@ def change_priority(case: Case, priority: Priority, *, actor: User, reason: str)
         body=f"Priority changed from {before} to {priority}: {reason.strip()}",
         data={"field": "priority", "from": before, "to": str(priority), "reason": reason.strip()},
     )
-    _recompute_and_tell_customer(case, actor=actor, reason=f"Priority changed: {reason.strip()}")
+    _recompute_and_tell_customer(
+        case, actor=actor, reason=f"Priority changed: {reason.strip()}",
+        tell_customer=tell_customer,
+    )
 
 
 def change_category(case: Case, category: Category, *, actor: User, reason: str) -> None:
@@ -190,11 +206,15 @@ def change_category(case: Case, category: Category, *, actor: User, reason: str)
     _recompute_and_tell_customer(case, actor=actor, reason=f"Category changed: {reason.strip()}")
 
 
-def _recompute_and_tell_customer(case: Case, *, actor: User, reason: str) -> None:
+def _recompute_and_tell_customer(
+    case: Case, *, actor: User, reason: str, tell_customer: bool = True
+) -> None:
     """New time frames, and, when the dates moved, an email with the new ones."""
     before = (case.acknowledge_due_at, case.first_response_due_at, case.resolve_due_at)
     recompute_time_frames(case, actor=actor, reason=reason)
     if (case.acknowledge_due_at, case.first_response_due_at, case.resolve_due_at) == before:
+        return
+    if not tell_customer:
         return
     queue_email(
         "dates_changed",
@@ -223,6 +243,12 @@ def post_customer_reply(
         store_attachments(case, attachments, uploader=customer, event=event)
     if case.status == CaseStatus.WAITING_ON_CUSTOMER:
         _move(case, CaseStatus.IN_PROGRESS, actor=customer)
+    notify(
+        case.owner,
+        "customer_replied",
+        f"{case.contact_name} replied on {case.reference}: {case.summary}",
+        case=case,
+    )
 
 
 def resolve_case(case: Case, *, actor: User, resolution: str) -> None:

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_mail import Connection, Message
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from shared.extensions import db
 from shared.models import (
@@ -19,9 +20,11 @@ from shared.models import (
     EmailStatus,
     EventKind,
     OutgoingEmail,
+    User,
     Visibility,
     utcnow,
 )
+from shared.services.errors import RuleViolation
 from shared.services.timeline import record_event
 
 log = logging.getLogger(__name__)
@@ -181,3 +184,46 @@ def _record_failure(message: OutgoingEmail, error: Exception) -> None:
             ),
             data={"email_id": message.id, "attempt": message.attempts, "error": message.last_error},
         )
+
+
+# --- The admin's view of the outbox -----------------------------------------------------------
+
+OUTBOX_PAGE_LIMIT = 100
+
+
+def undelivered(status: EmailStatus, limit: int = OUTBOX_PAGE_LIMIT) -> list[OutgoingEmail]:
+    """Messages given up on (newest first) or still waiting (next due first), with their case."""
+    order = (
+        OutgoingEmail.id.desc() if status == EmailStatus.FAILED else OutgoingEmail.next_attempt_at
+    )
+    return db.session.scalars(
+        select(OutgoingEmail)
+        .where(OutgoingEmail.status == status)
+        .options(joinedload(OutgoingEmail.case))
+        .order_by(order, OutgoingEmail.id)
+        .limit(limit)
+    ).all()
+
+
+def undelivered_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        select(OutgoingEmail.status, func.count(OutgoingEmail.id))
+        .where(OutgoingEmail.status.in_([EmailStatus.FAILED, EmailStatus.PENDING]))
+        .group_by(OutgoingEmail.status)
+    ).all()
+    return {EmailStatus.FAILED: 0, EmailStatus.PENDING: 0, **dict(rows)}
+
+
+def retry_email(message: OutgoingEmail, *, actor: User) -> None:
+    """Make a message due again now, even one given up on, and hand it on with the commit.
+
+    Its attempts are not reset: if this try fails too, it is given up on again at once, and
+    the timeline says so, rather than starting another round of retries nobody asked for.
+    """
+    if message.status not in (EmailStatus.FAILED, EmailStatus.PENDING):
+        raise RuleViolation("This email has already gone: there is nothing to retry.")
+    log.info("email %s retried by %s", message.id, actor.email)
+    message.status = EmailStatus.PENDING
+    message.next_attempt_at = utcnow()
+    db.session.flush()
+    db.session.info.setdefault(_QUEUED_KEY, []).append(message.id)

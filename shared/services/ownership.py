@@ -13,6 +13,7 @@ from shared.permissions import can_coordinate
 from shared.services.cases import sign_in_url_for
 from shared.services.errors import RuleViolation
 from shared.services.mail import queue_email
+from shared.services.notifications import notify
 from shared.services.timeline import record_event
 
 
@@ -31,7 +32,11 @@ def transfer_candidates(case: Case) -> list[User]:
     ).all()
 
 
-def transfer_owner(case: Case, *, actor: User, new_owner: User, reason: str) -> None:
+def transfer_owner(
+    case: Case, *, actor: User, new_owner: User, reason: str, tell_customer: bool = True
+) -> None:
+    """Hand the case to `new_owner`. `tell_customer=False` when the caller sends the customer
+    one email that covers this hand-off with other news (an approved escalation)."""
     if not can_coordinate(actor, case):
         raise RuleViolation(
             f"Only {case.owner.name}, who looks after this case, or a manager can hand it over."
@@ -82,6 +87,16 @@ def transfer_owner(case: Case, *, actor: User, new_owner: User, reason: str) -> 
         data={"transfer": True, "reason": reason, "from_owner_id": previous.id,
               "to_owner_id": new_owner.id},
     )
+    # Whoever takes a case over on their own initiative knows already.
+    if new_owner.id != actor.id:
+        notify(
+            new_owner,
+            "case_assigned",
+            f"{actor.name} handed {case.reference} to you: {reason}",
+            case=case,
+        )
+    if not tell_customer:
+        return
     queue_email(
         "owner_changed",
         case.customer.email,

@@ -22,7 +22,8 @@ from shared.models import (
 )
 from shared.permissions import can_coordinate
 from shared.services.errors import RuleViolation
-from shared.services.mail import external_url, queue_email
+from shared.services.mail import external_url
+from shared.services.notifications import notify
 from shared.services.timeline import record_event
 
 TITLE_MAX = 200
@@ -91,12 +92,15 @@ def create_task(
             "due_at": due_at.isoformat(),
         },
     )
+    whom = "you" if task.assignee is not None else f"the {task.team.name} team"
     for recipient in _people_to_tell(task, actor):
-        queue_email(
+        notify(
+            recipient,
             "task_assigned",
-            recipient.email,
-            f"A task for you on case {case.reference}: {title}",
+            f"{actor.name} has given {whom} a task on {case.reference}: {title}",
             case=case,
+            email_kind="task_assigned",
+            subject=f"A task for you on case {case.reference}: {title}",
             task=task,
             person=recipient,
             assigned_by=actor,
