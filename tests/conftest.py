@@ -19,6 +19,7 @@ from sqlalchemy.orm import close_all_sessions
 # Keep instance files (secret key, uploads) of test apps out of the working tree.
 os.environ["INSTANCE_PATH"] = tempfile.mkdtemp(prefix="amends-test-instance-")
 
+from shared import services  # noqa: E402
 from shared.app import create_app  # noqa: E402
 from shared.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
@@ -126,6 +127,22 @@ def org(app):
     organisation = factories.make_organisation()
     db.session.commit()
     return organisation
+
+
+@pytest.fixture
+def customer(org):
+    """Alex Carter, a customer with an account."""
+    person = factories.make_customer("alex@example.com", "Alex Carter")
+    db.session.commit()
+    return person
+
+
+@pytest.fixture
+def case(org, customer):
+    """Alex's delivery complaint, owned by Sam (an agent of the delivery team)."""
+    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    services.commit()
+    return owned
 
 
 @pytest.fixture

@@ -23,20 +23,6 @@ from tests import factories
 from tests.test_portal_support import error_summary, field_block, text_of, textarea_text
 
 
-@pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
-
-
 def local_input(case, hours_from_now: float) -> str:
     """What a datetime-local input sends: the case calendar's wall clock."""
     zone = case.category.service_level.calendar.zone

@@ -33,20 +33,6 @@ from shared.services.timeline import record_event
 from tests import factories
 
 
-@pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
-
-
 def events_of(case, kind):
     return db.session.scalars(
         select(TimelineEvent)

@@ -15,13 +15,6 @@ from tests import factories
 
 
 @pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
 def case(org, customer):
     owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
     # Raising it notified whoever assignment chose first: start each test from no notices.

@@ -21,13 +21,6 @@ WRONG_CREDENTIALS = "That email address and password do not match our records."
 
 
 @pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
 def case(org, customer):
     raised = factories.raise_case(org.delivery, customer=customer)
     services.commit()

@@ -25,13 +25,6 @@ HTMX_TIMELINE = {"HX-Request": "true", "HX-Target": "timeline"}
 
 
 @pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
 def case(org, customer):
     raised = factories.raise_case(org.delivery, customer=customer)
     services.commit()

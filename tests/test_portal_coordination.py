@@ -22,20 +22,6 @@ PARAPHRASE = "Your parcel arrived crushed and you would like a replacement."
 
 
 @pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
-
-
-@pytest.fixture
 def stranger(org):
     person = factories.make_customer("blake@example.com", "Blake Moss")
     db.session.commit()

@@ -17,13 +17,6 @@ CSRF_REFUSAL = "This form has expired"
 
 
 @pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
 def case(org, customer):
     raised = factories.raise_case(org.delivery, customer=customer)
     services.commit()
