@@ -37,6 +37,8 @@ PAGES = {
     "search": ("/staff/queues/all?" + urllib.parse.urlencode({"q": SEARCH_TERM}), "agent"),
     "staff-case": ("/staff/cases/{case}", "agent"),
     "dashboard": ("/staff/dashboard", "manager"),
+    # A small staff page: mostly the work every staff request does around its view.
+    "notifications": ("/staff/notifications", "agent"),
 }
 
 
@@ -47,6 +49,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--limit", type=int, default=35)
     parser.add_argument("--explain", action="store_true", help="show each statement's plan")
+    parser.add_argument("--callers", metavar="PATTERN", help="also list who calls the functions"
+                        " matching this regular expression")
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -109,6 +113,8 @@ def main(argv=None) -> int:
     per_request = (time.perf_counter() - began) * 1000 / args.repeat
 
     pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.limit)
+    if args.callers:
+        pstats.Stats(profiler).sort_stats(args.sort).print_callers(args.callers)
     print(f"{path}: {single:.1f} ms once, unprofiled; {statistics.median(cpu):.2f} CPU ms per"
           f" request, unprofiled (median of {args.repeat}); {per_request:.1f} ms profiled")
     print(f"{len(statements)} statements, {sum(s[0] for s in statements):.1f} ms in SQL"

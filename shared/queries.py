@@ -3,7 +3,7 @@
 from flask import abort
 from sqlalchemy import case as sa_case
 from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, immediateload, joinedload, selectinload
 
 from shared.extensions import db
 from shared.models import (
@@ -123,10 +123,12 @@ def staff_case_or_404(reference: str) -> Case:
             *_CASE_DISPLAY,
             joinedload(Case.customer),
             joinedload(Case.team),
-            selectinload(Case.tasks).joinedload(Task.assignee),
-            selectinload(Case.tasks).joinedload(Task.team),
-            selectinload(Case.commitments),
-            selectinload(Case.resolution_options),
+            # One case: each collection's own simple statement, run at once, costs less to
+            # build and read than the "IN (...)" of selectinload, made for many parents.
+            immediateload(Case.tasks).joinedload(Task.assignee),
+            immediateload(Case.tasks).joinedload(Task.team),
+            immediateload(Case.commitments),
+            immediateload(Case.resolution_options),
         )
     ).first()
     if case is None:

@@ -51,6 +51,7 @@ from shared.models import (
     UTCDateTime,
     utcnow,
 )
+from shared.models.service_levels import read_settings_stamp
 from shared.search import search_condition_of_kind, search_parameters
 
 PAGE_SIZE = 50
@@ -189,12 +190,68 @@ def _parameter_values(viewer: Viewer) -> dict:
     return values
 
 
-def load_calendars() -> dict[int, Calendar]:
-    """Every calendar with its hours and holidays (there are few): three small queries."""
+@dataclass(frozen=True)
+class CalendarSettings:
+    """A calendar as the staff pages use it, detached from any session: kept in memory."""
+
+    id: int
+    name: str
+    zone: ZoneInfo
+    zone_label: str
+    business: BusinessCalendar
+
+    def business_calendar(self) -> BusinessCalendar:
+        return self.business
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    """What every queue page reads besides the cases: calendars and what filters may be."""
+
+    calendars: Mapping[int, CalendarSettings]
+    options: "FilterOptions"
+
+
+# (settings stamp, settings) of the last load in this process.
+_settings_cache: tuple[int, StaffSettings] | None = None
+
+
+def staff_settings() -> StaffSettings:
+    """The calendars and filter options, from memory while the settings stamp is unchanged:
+    one small statement instead of six and the objects built from them. Any change to them
+    renews the stamp in its own transaction (shared/models/service_levels.py), so the first
+    request after it, in any process, reads them again."""
+    global _settings_cache
+    stamp = read_settings_stamp(db.session)
+    cached = _settings_cache
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1]
+    settings = StaffSettings(calendars=_read_calendars(), options=_read_filter_options())
+    if stamp is not None:
+        _settings_cache = (stamp, settings)
+    return settings
+
+
+def load_calendars() -> dict[int, CalendarSettings]:
+    """Every calendar with its hours and holidays (there are few), read now: three small
+    queries. The queue pages use staff_settings() instead."""
+    return _read_calendars()
+
+
+def _read_calendars() -> dict[int, CalendarSettings]:
     calendars = db.session.scalars(
         select(Calendar).options(selectinload(Calendar.hours), selectinload(Calendar.holidays))
     ).all()
-    return {calendar.id: calendar for calendar in calendars}
+    return {
+        calendar.id: CalendarSettings(
+            id=calendar.id,
+            name=calendar.name,
+            zone=calendar.zone,
+            zone_label=calendar.zone_label,
+            business=calendar.business_calendar(),
+        )
+        for calendar in calendars
+    }
 
 
 def at_risk_boundaries(
@@ -206,7 +263,9 @@ def at_risk_boundaries(
     }
 
 
-def viewer_for(user: User, calendars: Mapping[int, Calendar], now: datetime | None = None):
+def viewer_for(
+    user: User, calendars: Mapping[int, CalendarSettings | Calendar], now: datetime | None = None
+):
     now = now or utcnow()
     business = {cid: calendar.business_calendar() for cid, calendar in calendars.items()}
     return Viewer(user.id, user.team_id, now, at_risk_boundaries(business, now))
@@ -446,11 +505,18 @@ def queue_counts(viewer: Viewer) -> dict[str, int]:
     instead of every case ever raised, which at 100,000 cases is several times faster.
     """
     statement = _counts_statement(*_statement_shape(viewer))
-    row = db.session.execute(statement, _parameter_values(viewer)).one()
+    row = _run(statement, _parameter_values(viewer)).one()
     return {queue.key: value for queue, value in zip(_COUNTED, row, strict=True)}
 
 
 _COUNTED = [queue for queue in QUEUES.values() if queue.counted]
+
+
+def _run(statement: Select, values: dict):
+    """Run a statement of plain columns on the session's connection (same transaction),
+    without the ORM's handling of results: it only ever returns rows, and skipping it saves
+    a noticeable part of the statement's cost."""
+    return db.session.connection().execute(statement, values)
 
 
 @lru_cache(maxsize=32)
@@ -475,6 +541,11 @@ class FilterOptions:
 
 
 def load_filter_options() -> FilterOptions:
+    """What the filters may be set to, read now (the queue pages use staff_settings())."""
+    return _read_filter_options()
+
+
+def _read_filter_options() -> FilterOptions:
     categories = db.session.execute(
         select(Category.id, Category.name, ServiceLevel.calendar_id)
         .join(ServiceLevel, Category.service_level_id == ServiceLevel.id)
@@ -706,7 +777,7 @@ def queue_page(
     viewer: Viewer,
     filters: QueueFilters,
     *,
-    calendars: Mapping[int, Calendar],
+    calendars: Mapping[int, CalendarSettings | Calendar],
     category_calendars: Mapping[int, int],
     page_size: int = PAGE_SIZE,
 ) -> QueuePage:
@@ -730,7 +801,7 @@ def queue_page(
         values.update(search[1])
     if position is not None:
         values["after_key"], values["after_id"] = position
-    records = db.session.execute(statement, values).all()
+    records = _run(statement, values).all()
     has_more = len(records) > page_size
     records = records[:page_size]
     next_cursor = None
@@ -765,21 +836,22 @@ def _page_statement(
     whole rows would read every case in the queue, long descriptions and all."""
     queue = QUEUES[key]
     sort_key = _sort_key(queue.order)
-    conditions = [
-        queue.condition(_ViewerParameters(has_team, calendar_ids)),
-        *_filter_conditions(filter_names),
-    ]
-    if search_kind is not None:
-        conditions.append(search_condition_of_kind(search_kind, dialect))
-    if after_position:
-        conditions.append(_after(queue.order))
-    chosen = (
-        select(Case.id, *([sort_key.label("sort_key")] if sort_key is not None else []))
-        .where(*conditions)
-        .order_by(*_ordering(queue.order))
-        .limit(page_size + 1)  # one more tells whether there is a next page
-        .subquery("chosen")
-    )
+    viewer = _ViewerParameters(has_team, calendar_ids)
+    if key == "at-risk" and calendar_ids and not filter_names and search_kind is None:
+        chosen = _at_risk_chosen(viewer, after_position, page_size)
+    else:
+        conditions = [queue.condition(viewer), *_filter_conditions(filter_names)]
+        if search_kind is not None:
+            conditions.append(search_condition_of_kind(search_kind, dialect))
+        if after_position:
+            conditions.append(_after(queue.order))
+        chosen = (
+            select(Case.id, *([sort_key.label("sort_key")] if sort_key is not None else []))
+            .where(*conditions)
+            .order_by(*_ordering(queue.order))
+            .limit(page_size + 1)  # one more tells whether there is a next page
+            .subquery("chosen")
+        )
     descending = _descending(queue.order)
     in_page_order = [chosen.c.id.desc() if descending else chosen.c.id.asc()]
     if sort_key is not None:
@@ -790,6 +862,32 @@ def _page_statement(
         .join(Case, Case.id == chosen.c.id)
         .join(Owner, Case.owner_id == Owner.id)
         .order_by(*in_page_order)
+    )
+
+
+def _at_risk_chosen(viewer: _ViewerParameters, after_position: bool, page_size: int):
+    """A page of the at-risk queue, unfiltered: each time frame's branch gives its cases with
+    their next due time from its own index (which carries every column of it), and UNION
+    keeps each case once (a case has one next due time, whichever branch finds it). Only the
+    cases at risk are sorted, not every open case tested against them."""
+    branches = union(*(
+        branch.with_only_columns(Case.id.label("id"), NEXT_DUE.label("sort_key"))
+        for branch in _due_soon_branches(viewer)
+    )).subquery("at_risk")
+    conditions = []
+    if after_position:
+        key_value = bindparam("after_key", type_=UTCDateTime())
+        case_id = bindparam("after_id", type_=Integer())
+        conditions.append(or_(
+            branches.c.sort_key > key_value,
+            and_(branches.c.sort_key == key_value, branches.c.id > case_id),
+        ))
+    return (
+        select(branches.c.id, branches.c.sort_key)
+        .where(*conditions)
+        .order_by(branches.c.sort_key, branches.c.id)
+        .limit(page_size + 1)
+        .subquery("chosen")
     )
 
 

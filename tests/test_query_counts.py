@@ -1,7 +1,12 @@
 """List and case pages read what they show in a bounded number of queries, whatever the size."""
 
 from shared import services
-from shared.models import EventKind, Visibility
+from shared.extensions import db
+from shared.models import EscalationLevel, EventKind, Visibility
+from shared.services import commitments as commitment_actions
+from shared.services import escalations as escalation_actions
+from shared.services import remedies as remedy_actions
+from shared.services import tasks as task_actions
 from shared.services.timeline import record_event
 from tests import factories
 
@@ -63,3 +68,53 @@ def test_home_page_reads_the_commitments_in_a_fixed_number_of_queries(
     app, org, client, count_queries
 ):
     assert _queries_for(client, count_queries, "/") <= 5
+
+
+def _escalated_case(org, *, events: int, tasks: int):
+    """A case with a rejected and a pending escalation, and `events` customer replies, `tasks`
+    tasks, as many promises and two remedies offered."""
+    case = factories.case_owned_by(org.sam, org.delivery, customer=factories.make_customer(
+        f"customer{events}@example.com"))
+    services.commit()
+    rejected = escalation_actions.request_escalation(
+        case, actor=org.sam, level=EscalationLevel.TEAM_MANAGER, reason="Out of my hands",
+        needs=["goodwill"],
+    )
+    services.commit()
+    escalation_actions.reject_escalation(rejected, actor=org.manager, note="Not yet",
+                                         expected_version=rejected.version)
+    services.commit()
+    escalation_actions.request_escalation(
+        case, actor=org.sam, level=EscalationLevel.TEAM_MANAGER, reason="Still stuck",
+        needs=["goodwill"],
+    )
+    for number in range(events):
+        record_event(case, EventKind.CUSTOMER_REPLY, actor=case.customer, body=f"reply {number}")
+    for number in range(tasks):
+        task_actions.create_task(case, actor=org.sam, title=f"Check {number}", team=org.billing,
+                                 assignee=org.jo, due_at=factories.in_hours(24 + number))
+        commitment_actions.make_commitment(case, actor=org.sam, description=f"Call {number}",
+                                           due_at=factories.in_hours(48 + number))
+    remedy_actions.offer_options(case, actor=org.sam, descriptions=["Refund", "Replacement"])
+    services.commit()
+    return case
+
+
+def test_staff_case_page_with_an_escalation_stays_within_budget_at_two_sizes(
+    app, org, client, login_as, count_queries
+):
+    small = _escalated_case(org, events=1, tasks=1)
+    large = _escalated_case(org, events=40, tasks=12)
+
+    for viewer in (org.sam, org.manager):  # a manager's header also counts approvals waiting
+        login_as(viewer)
+        counted = {}
+        for case in (small, large):
+            client.get(f"/staff/cases/{case.reference}")
+            db.session.expire_all()  # the signed-in user is read again, as in production
+            counted[case.reference] = _queries_for(
+                client, count_queries, f"/staff/cases/{case.reference}"
+            )
+
+        assert counted[small.reference] == counted[large.reference], viewer.email
+        assert counted[large.reference] <= 12, viewer.email

@@ -262,6 +262,37 @@ def test_keyset_pages_walk_every_case_once_in_order(org):
     assert pages == 4
 
 
+def test_at_risk_pages_walk_each_case_once_in_next_due_order(org):
+    soon = NOW + timedelta(hours=1)
+    # Breached on one frame and at risk on another: it comes first, by its breached frame.
+    breached_too = make_case(org, acknowledge_due_at=NOW - timedelta(hours=3),
+                             resolve_due_at=soon + timedelta(hours=4))
+    # Two frames due soon: listed once, by the earlier.
+    twice = make_case(org, first_response_due_at=soon + timedelta(hours=2),
+                      resolve_due_at=soon + timedelta(hours=3))
+    same_time = [make_case(org, acknowledge_due_at=soon) for _ in range(3)]
+    met_soon = make_case(org, first_response_due_at=soon - timedelta(minutes=30),
+                         first_responded_at=NOW, resolve_due_at=soon + timedelta(hours=5))
+    make_case(org, resolve_due_at=NOW + timedelta(days=20))  # not at risk
+    make_case(org, resolve_due_at=soon, status=CaseStatus.RESOLVED, resolved_at=None)
+    expected = [breached_too, *sorted(same_time, key=lambda c: c.id), twice, met_soon]
+
+    whole = page_of("at-risk", org.sam)
+    seen, cursor = [], None
+    while True:
+        page = page_of("at-risk", org.sam, {"after": cursor} if cursor else {}, page_size=2)
+        seen += [row.reference for row in page.rows]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert [row.reference for row in whole.rows] == [c.reference for c in expected]
+    assert seen == [c.reference for c in expected]
+    # The same queue, filtered, is read the other way: the same order.
+    filtered = page_of("at-risk", org.sam, {"team": str(org.care.id)})
+    assert [row.reference for row in filtered.rows] == [c.reference for c in expected]
+
+
 def test_the_recently_closed_queue_pages_newest_first(org):
     closed = [make_case(org, status=CaseStatus.RESOLVED, resolved_at=NOW - timedelta(hours=n))
               for n in range(5)]
@@ -333,6 +364,31 @@ def test_the_home_page_is_my_cases_with_every_queue_and_its_count(org, login_as)
     assert re.search(r"Waiting on customer</span>\s*<span class=\"count\">1<", nav)
     for queue in queues.QUEUES.values():
         assert f">{queue.label}</span>" in nav
+
+
+def test_each_row_shows_the_case_with_what_people_typed_escaped(org, login_as):
+    case = make_case(org, org.priya, description="<b>Crushed</b> & late\nMore words",
+                     priority=Priority.URGENT, email="a<b>@example.com",
+                     resolve_due_at=utcnow() - timedelta(hours=1))
+    case.contact_name = "Kim <script>alert(1)</script>"
+    org.priya.active = False
+    db.session.commit()
+
+    page = login_as(org.manager).get("/staff/queues/all").get_data(as_text=True)
+
+    row = page[page.index("<tr><th scope=\"row\">"):]
+    row = row[:row.index("</tr>") + 5]
+    assert (f'<th scope="row"><a class="case-list__ref" href="/staff/cases/{case.reference}">'
+            f"{case.reference}</a></th>") in row
+    assert "<td>Kim &lt;script&gt;alert(1)&lt;/script&gt;<br>" in row
+    assert '<span class="small muted queue-table__email">a&lt;b&gt;@example.com</span>' in row
+    assert "<td>&lt;b&gt;Crushed&lt;/b&gt; &amp; late</td>" in row
+    assert "<td>In progress</td>" in row
+    assert "<td><strong>Urgent</strong></td>" in row
+    assert '<td>Priya Shah <span class="small">(deactivated)</span></td>' in row
+    assert '<span class="small">Put right by</span><br>' in row
+    assert '<strong class="tag tag--late">Breached</strong>' in row
+    assert "<script>" not in page
 
 
 @pytest.mark.parametrize("key", list(queues.QUEUES))
@@ -484,9 +540,13 @@ def test_queue_pages_run_the_same_few_statements_for_10_and_200_cases(app, org, 
         db.session.commit()
 
     add_cases(10)
+    # The first page of a process reads the calendars and filter options; later ones read
+    # them from memory until an admin changes them. Both ways stay within the bound.
+    _page, with_settings_read = _statements_for(client, count_queries, BOUNDED_PAGES[0])
     few = {url: _statements_for(client, count_queries, url) for url in BOUNDED_PAGES}
     add_cases(190)
     many = {url: _statements_for(client, count_queries, url) for url in BOUNDED_PAGES}
+    assert few[BOUNDED_PAGES[0]][1] < with_settings_read <= 12
 
     for url in BOUNDED_PAGES:
         (page_few, with_few), (page_many, with_many) = few[url], many[url]
