@@ -36,7 +36,7 @@ from shared.services.escalations import TaskToGive
 
 add_nav_item(
     "backoffice.approvals", "Approvals", order=25,
-    shown_to=escalation_actions.can_decide_escalations,
+    shown_to=escalation_actions.can_decide_escalations, count=escalation_actions.waiting_count,
 )
 
 SECTION_TEMPLATE = "backoffice/_partials/_escalation.html"

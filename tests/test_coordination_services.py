@@ -14,6 +14,8 @@ from shared.extensions import db
 from shared.models import (
     CaseStatus,
     CommitmentState,
+    EscalationLevel,
+    EscalationStatus,
     EventKind,
     OutgoingEmail,
     TaskStatus,
@@ -25,6 +27,7 @@ from shared.models import (
 from shared.services import RuleViolation, merging
 from shared.services import cases as case_actions
 from shared.services import commitments as commitment_actions
+from shared.services import escalations as escalation_actions
 from shared.services import remedies as remedy_actions
 from shared.services import saved_replies as reply_actions
 from shared.services import tasks as task_actions
@@ -425,6 +428,23 @@ def test_a_duplicate_is_merged_into_the_surviving_case(case, org, customer):
     assert task.case_id == case.id and promise.case_id == case.id
     [email] = emails_of("case_merged")
     assert email.recipient == customer.email
+
+
+def test_merging_withdraws_the_duplicates_open_escalation(case, org, customer):
+    duplicate = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    escalation = escalation_actions.request_escalation(
+        duplicate, actor=org.sam, level=EscalationLevel.TEAM_MANAGER,
+        reason="The courier will not answer.", needs=["supplier"],
+    )
+    services.commit()
+
+    merging.merge_case(duplicate, case, actor=org.sam)
+    services.commit()
+
+    # Nobody is asked to commit more to a case that is closed: the work goes on in the target.
+    assert escalation.status == EscalationStatus.WITHDRAWN
+    assert case.reference in escalation.decision_note
+    assert events_of(duplicate, EventKind.ESCALATION_WITHDRAWN)
 
 
 def test_merging_refuses_itself_a_merged_case_a_closed_case_and_a_missing_one(case, org,

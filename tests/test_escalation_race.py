@@ -233,3 +233,39 @@ def test_two_requests_at_once_make_one_escalation(app, org):
     assert db.session.scalar(
         select(func.count()).select_from(Escalation).where(Escalation.case_id == case_id)
     ) == 1
+
+
+def test_resolving_while_a_manager_approves_a_hand_over_leaves_one_outcome(app, org,
+                                                                          escalation):
+    """Resolving withdraws the open request; a manager approving it at the same moment takes
+    the case over. Either may win, neither deadlocks the other, and the loser is told."""
+    from shared.services import cases as case_actions
+
+    sam_id, manager_id = org.sam.id, org.manager.id
+
+    def resolve(escalation, version):
+        case_actions.resolve_case(
+            escalation.case, actor=db.session.get(User, sam_id), resolution="Refunded in full."
+        )
+
+    def approve(escalation, version):
+        manager = db.session.get(User, manager_id)
+        escalation_actions.approve_escalation(
+            escalation, actor=manager, note="I take it.", expected_version=version,
+            new_owner=manager, handoff_reason="Needs a manager's authority.",
+        )
+
+    outcomes = decide_at_once(app, escalation.id, {"resolve": resolve, "approve": approve})
+
+    assert set(outcomes) == {"resolve", "approve"}, outcomes
+    assert list(outcomes.values()).count("decided") == 1, outcomes
+    db.session.expire_all()
+    decided = db.session.get(Escalation, escalation.id)
+    case = db.session.get(Case, decided.case_id)
+    if outcomes["resolve"] == "decided":
+        assert decided.status == EscalationStatus.WITHDRAWN
+        assert (case.status, case.owner_id) == ("resolved", sam_id)
+        assert "Sam Taylor already withdrew this escalation" in outcomes["approve"]
+    else:
+        assert decided.status == EscalationStatus.APPROVED
+        assert case.is_open and case.owner_id == manager_id

@@ -396,3 +396,85 @@ def test_the_second_manager_sees_the_first_decision_and_keeps_their_note(login_a
     assert textarea_text(html, "kept-note") == "My own reasoning, typed at length."
     db.session.expire_all()
     assert escalation.status == EscalationStatus.REJECTED and escalation.decided_by == org.head
+
+
+# --- A case that is done, and the count in the navigation ---------------------------------------
+
+
+def resolve_form(case, resolution="Refunded in full."):
+    db.session.refresh(case)
+    newest = max(event.id for event in case.events)
+    return {"version": str(case.version), "seen_event_id": str(newest),
+            "resolution": resolution}
+
+
+def approvals_entry(html: str) -> str:
+    """The Approvals link in the header, as HTML."""
+    match = re.search(r'<a class="site-nav__link" href="/staff/approvals".*?</a>', html, re.S)
+    assert match, "no Approvals entry"
+    return match.group(0)
+
+
+def test_resolving_on_the_case_page_takes_the_request_off_the_approvals_queue(login_as, case,
+                                                                              org):
+    escalation = requested(case, org.sam)
+    client = login_as(org.sam)
+    response = client.post(f"/staff/cases/{case.reference}/resolve", data=resolve_form(case))
+    assert response.status_code == 302
+
+    case_page = text_of(client.get(f"/staff/cases/{case.reference}"))
+    assert "Withdrawn" in case_page and "by Sam Taylor" in case_page
+    assert "Withdrawn because the case was resolved: it needs no decision." in case_page
+    assert "Escalation request withdrawn: the case was resolved by Sam Taylor" in case_page
+
+    manager = login_as(org.manager)
+    queue = text_of(manager.get("/staff/approvals"))
+    assert re.search(r'Approvals <span class="count">0</span>', queue)
+    assert case.reference not in queue
+    # A manager who kept the decision page open reads why there is nothing to decide.
+    decision = text_of(manager.get(decision_url(escalation)))
+    assert "Approve and tell the customer" not in decision
+    assert "Withdrawn by Sam Taylor" in decision
+    response = manager.post(decision_url(escalation, "approve"), data=approve_form(escalation))
+    assert response.status_code == 409
+    assert "Sam Taylor already withdrew this escalation" in text_of(response)
+    assert db.session.get(Escalation, escalation.id).status == EscalationStatus.WITHDRAWN
+
+
+def test_the_approvals_entry_shows_how_many_wait_for_each_decider(login_as, case, org,
+                                                                  customer):
+    other = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    services.commit()
+    requested(case, org.sam)
+    requested(other, org.sam, level=EscalationLevel.HEAD_OF_SERVICE)
+
+    manager_entry = approvals_entry(text_of(login_as(org.manager).get("/staff/")))
+    assert re.sub(r"<[^>]+>|\s+", " ", manager_entry).split() == ["Approvals", "1", "waiting"]
+    head_page = text_of(login_as(org.head).get("/staff/approvals"))
+    assert re.sub(r"<[^>]+>|\s+", " ", approvals_entry(head_page)).split() == [
+        "Approvals", "2", "waiting"]
+    assert 'class="count nav-count">2<span class="visually-hidden"> waiting</span>' in head_page
+    # Agents have no entry, and so no count; nor has an admin who decides nothing.
+    assert 'href="/staff/approvals"' not in text_of(login_as(org.sam).get("/staff/"))
+    assert 'href="/staff/approvals"' not in text_of(login_as(org.admin).get("/staff/"))
+
+
+def test_with_nothing_waiting_the_entry_shows_no_number(login_as, org):
+    entry = approvals_entry(text_of(login_as(org.manager).get("/staff/")))
+    assert re.sub(r"<[^>]+>|\s+", " ", entry).split() == ["Approvals"]
+
+
+def test_the_count_is_one_statement_and_only_for_people_who_decide(app, client, login_as, org,
+                                                                   customer, count_queries):
+    for _ in range(3):
+        requested(factories.case_owned_by(org.sam, org.delivery, customer=customer), org.sam)
+
+    def counts_of_escalations(user):
+        login_as(user)
+        with app.app_context(), count_queries() as statements:
+            assert client.get("/staff/notifications").status_code == 200
+        return [s for s in statements if "count(escalations.id)" in s.lower()]
+
+    assert len(counts_of_escalations(org.manager)) == 1
+    assert counts_of_escalations(org.sam) == []
+    assert counts_of_escalations(org.admin) == []

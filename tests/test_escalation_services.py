@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from shared import services
 from shared.extensions import db
 from shared.models import (
+    CaseStatus,
     Escalation,
     EscalationLevel,
     EscalationStatus,
@@ -434,22 +435,110 @@ def test_a_colleague_who_does_not_coordinate_cannot_withdraw(org, case):
         escalation_actions.withdraw_escalation(escalation, actor=org.jo)
 
 
-def test_an_escalation_on_a_case_closed_meanwhile_cannot_be_approved(org, case):
+def test_resolving_the_case_withdraws_its_request_and_tells_whoever_asked(org, case):
+    escalation = request(case, org.sam)
+    assert escalation_actions.approvals_for(org.manager)[1] == 1
+
+    case_actions.resolve_case(case, actor=org.manager, resolution="Refunded in full.")
+    services.commit()
+
+    assert escalation.status == EscalationStatus.WITHDRAWN
+    assert escalation.decided_by == org.manager
+    assert escalation_actions.approvals_for(org.manager) == ([], 0)
+    assert escalation_actions.waiting_count(org.manager) == 0
+    [withdrawn] = events_of(case, EventKind.ESCALATION_WITHDRAWN)
+    assert withdrawn.visibility == Visibility.INTERNAL
+    assert withdrawn.body == (
+        "Escalation request withdrawn: the case was resolved by Morgan Lee, so it needs no"
+        " decision."
+    )
+    [told] = notifications_for(org.sam, "escalation_decided")
+    assert told.text == (
+        f"Your escalation of case {case.reference} was withdrawn: the case was resolved by"
+        " Morgan Lee, so no decision is needed."
+    )
+    # A manager who opened it before it was withdrawn reads why they cannot decide it now.
+    with pytest.raises(RuleViolation, match="Morgan Lee already withdrew this escalation .*"
+                       "the case was resolved"):
+        escalation_actions.approve_escalation(
+            escalation, actor=org.manager, expected_version=escalation.version
+        )
+    services.rollback()
+    with pytest.raises(RuleViolation, match="already withdrew"):
+        escalation_actions.reject_escalation(
+            escalation, actor=org.manager, note="Resolved already.",
+            expected_version=escalation.version,
+        )
+
+
+def test_the_requester_resolving_it_themselves_is_not_told_what_they_did(org, case):
     escalation = request(case, org.sam)
     case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
     services.commit()
+    assert escalation.status == EscalationStatus.WITHDRAWN
+    assert notifications_for(org.sam, "escalation_decided") == []
+    assert len(events_of(case, EventKind.ESCALATION_WITHDRAWN)) == 1
+
+
+def test_resolving_dismisses_the_sweeps_suggestion_and_leaves_decided_ones_alone(org, case):
+    rejected = request(case, org.sam)
+    escalation_actions.reject_escalation(
+        rejected, actor=org.manager, note="Not yet.", expected_version=rejected.version
+    )
+    services.commit()
+    suggested = escalation_actions.propose_escalation(case, reason="The resolve-by is near.")
+    services.commit()
+
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
+    services.commit()
+
+    assert rejected.status == EscalationStatus.REJECTED
+    assert rejected.decided_by == org.manager
+    assert suggested.status == EscalationStatus.WITHDRAWN
+    [withdrawn] = events_of(case, EventKind.ESCALATION_WITHDRAWN)
+    assert withdrawn.body.startswith("Escalation suggestion withdrawn: the case was resolved")
+
+
+def test_a_case_without_an_open_escalation_resolves_as_before(org, case):
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
+    services.commit()
+    assert events_of(case, EventKind.ESCALATION_WITHDRAWN) == []
+    assert count(Escalation) == 0
+
+
+def test_a_request_on_a_case_closed_another_way_is_off_the_queue_and_cannot_be_approved(
+    org, case
+):
+    escalation = request(case, org.sam)
+    # Merging closes a case from any state, outside resolve_case.
+    case.status = CaseStatus.CLOSED
+    services.commit()
+
+    assert escalation_actions.approvals_for(org.manager) == ([], 0)
+    assert escalation_actions.waiting_count(org.manager) == 0
     with pytest.raises(RuleViolation, match="This case is closed"):
         escalation_actions.approve_escalation(
             escalation, actor=org.manager, expected_version=escalation.version
         )
     services.rollback()
-    # Saying no still works, so the request does not wait for ever.
+    # Saying no still works, so the request does not stay open for ever.
     escalation_actions.reject_escalation(
-        escalation, actor=org.manager, note="Resolved already.",
+        escalation, actor=org.manager, note="Closed already.",
         expected_version=escalation.version,
     )
     services.commit()
     assert escalation.status == EscalationStatus.REJECTED
+
+
+def test_the_waiting_count_is_what_the_approvals_queue_holds_for_each_decider(org, case):
+    other = factories.case_owned_by(org.sam, org.delivery, email="kim@example.com")
+    services.commit()
+    request(case, org.sam)
+    request(other, org.sam, level=EscalationLevel.HEAD_OF_SERVICE)
+
+    for person, expected in ((org.manager, 1), (org.head, 2), (org.sam, 0), (org.admin, 0)):
+        assert escalation_actions.waiting_count(person) == expected, person.name
+        assert escalation_actions.approvals_for(person)[1] == expected, person.name
 
 
 def test_whoever_is_handed_the_case_is_notified_unless_they_took_it_themselves(org, case):

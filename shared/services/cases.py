@@ -263,6 +263,10 @@ def resolve_case(case: Case, *, actor: User, resolution: str) -> None:
     case.first_responded_at = case.first_responded_at or now
     case.next_update_due_at = None
     record_event(case, EventKind.RESOLVED, actor=actor, body=case.resolution)
+    # A request for a manager's decision is moot now. Imported here: escalations imports us.
+    from shared.services.escalations import withdraw_for_finished_case
+
+    withdraw_for_finished_case(case, actor=actor, outcome="resolved")
     queue_email(
         "case_resolved",
         case.customer.email,

@@ -18,6 +18,7 @@ from shared.extensions import db
 from shared.models import (
     ESCALATION_NEEDS,
     OPEN_ESCALATION_STATUSES,
+    OPEN_STATUSES,
     Case,
     Escalation,
     EscalationLevel,
@@ -86,17 +87,13 @@ def approvals_for(user: User, limit: int = 200) -> tuple[list[Escalation], int]:
     """
     if not can_decide_escalations(user):
         return [], 0
-    conditions = (
-        Escalation.status == EscalationStatus.PENDING,
-        Escalation.level <= user.approval_level,
-        or_(Escalation.requested_by_id.is_(None), Escalation.requested_by_id != user.id),
-    )
-    total = db.session.scalar(select(func.count(Escalation.id)).where(*conditions))
+    total = waiting_count(user)
     if not total:
         return [], 0
     page = db.session.scalars(
         select(Escalation)
-        .where(*conditions)
+        .join(Escalation.case)
+        .where(*_waiting_for(user))
         .options(
             joinedload(Escalation.requested_by),
             joinedload(Escalation.case).joinedload(Case.owner),
@@ -107,6 +104,27 @@ def approvals_for(user: User, limit: int = 200) -> tuple[list[Escalation], int]:
         .limit(limit)
     ).all()
     return page, total
+
+
+def waiting_count(user: User) -> int:
+    """How many escalations wait for this person's decision: one indexed count, cheap enough
+    for the header of every page."""
+    if not can_decide_escalations(user):
+        return 0
+    return db.session.scalar(
+        select(func.count(Escalation.id)).join(Escalation.case).where(*_waiting_for(user))
+    )
+
+
+def _waiting_for(user: User) -> tuple:
+    # A case that is no longer open needs nothing more, whatever closed it (resolving also
+    # withdraws the request: see withdraw_for_finished_case).
+    return (
+        Escalation.status == EscalationStatus.PENDING,
+        Escalation.level <= user.approval_level,
+        or_(Escalation.requested_by_id.is_(None), Escalation.requested_by_id != user.id),
+        Case.status.in_([status.value for status in OPEN_STATUSES]),
+    )
 
 
 def escalations_of(case: Case) -> list[Escalation]:
@@ -326,19 +344,63 @@ def withdraw_escalation(escalation: Escalation, *, actor: User) -> None:
     _lock(escalation)
     if not escalation.is_open:
         raise RuleViolation(already_decided_words(escalation))
+    _mark_withdrawn(escalation, actor=actor, because=f" by {actor.name}")
+    db.session.flush()
+
+
+def _mark_withdrawn(escalation: Escalation, *, actor: User | None, because: str,
+                    note: str | None = None, data: dict | None = None) -> None:
+    """Withdraw it and say so on the internal timeline: "Escalation request withdrawn" and
+    then `because` (" by Sam Taylor", ": the case was resolved …")."""
     was = escalation.status
     escalation.status = EscalationStatus.WITHDRAWN
     escalation.decided_by = actor
     escalation.decided_at = utcnow()
+    escalation.decision_note = note
     what = "suggestion" if was == EscalationStatus.PROPOSED else "request"
     record_event(
-        case,
+        escalation.case,
         EventKind.ESCALATION_WITHDRAWN,
         actor=actor,
         visibility=Visibility.INTERNAL,
-        body=f"Escalation {what} withdrawn by {actor.name}.",
-        data={"escalation_id": escalation.id, "from": str(was)},
+        body=f"Escalation {what} withdrawn{because}.",
+        data={"escalation_id": escalation.id, "from": str(was), **(data or {})},
     )
+
+
+def withdraw_for_finished_case(case: Case, *, actor: User | None, outcome: str) -> None:
+    """A case that is resolved (or closed) needs no manager to commit more: its open request
+    or suggestion is withdrawn, on the timeline, and whoever asked is told why. Should the
+    customer reopen the case, its owner can ask again.
+
+    `outcome` completes "the case was …", e.g. "resolved".
+    """
+    # The escalation is locked before the case's new state is written, in the order a
+    # decision takes them (escalation, then case), so that the two never deadlock: a manager
+    # deciding at this moment goes first, and whatever they decided stands.
+    with db.session.no_autoflush:
+        escalation = open_escalation(case)
+        if escalation is None:
+            return
+        _lock(escalation)
+    if not escalation.is_open:
+        return
+    who = actor.name if actor is not None else "Amends"
+    _mark_withdrawn(
+        escalation,
+        actor=actor,
+        because=f": the case was {outcome} by {who}, so it needs no decision",
+        note=f"Withdrawn because the case was {outcome}: it needs no decision.",
+        data={"because": outcome},
+    )
+    if escalation.requested_by is not None and escalation.requested_by_id != getattr(
+        actor, "id", None
+    ):
+        _tell_requester(
+            escalation,
+            f"Your escalation of case {case.reference} was withdrawn: the case was {outcome}"
+            f" by {who}, so no decision is needed.",
+        )
     db.session.flush()
 
 

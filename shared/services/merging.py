@@ -17,6 +17,7 @@ from shared.models import (
 from shared.permissions import is_manager
 from shared.services.cases import sign_in_url_for
 from shared.services.errors import RuleViolation
+from shared.services.escalations import withdraw_for_finished_case
 from shared.services.mail import queue_email
 from shared.services.timeline import record_event
 
@@ -54,6 +55,9 @@ def merge_case(duplicate: Case, target: Case | None, *, actor: User) -> None:
     for commitment in moved_commitments:
         commitment.case = target
 
+    # Its open escalation is moot: the work goes on in the target. Withdrawn first, so the
+    # escalation is locked before the case, in the order a decision takes them.
+    withdraw_for_finished_case(duplicate, actor=actor, outcome=f"merged into {target.reference}")
     # Merging is its own path, outside the usual status edges: any state may be closed by it.
     duplicate.status = CaseStatus.CLOSED
     duplicate.closed_at = now

@@ -29,12 +29,13 @@ HANDOFF = "A payment this size needs the head of service; I will see it through 
 NOTE = "Approved: I take the case and will authorise the goodwill payment."
 
 
-def sign_in(page, live_server, email):
+def sign_in(page, live_server, email, first_name):
     page.goto(f"{live_server}/staff/login")
     page.get_by_label("Work email address").fill(email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name=re.compile("^Sign out"))).to_be_visible()
+    # By name: a session that was still open (or came back) must not pass for this person.
+    expect(page.get_by_role("button", name=f"Sign out {first_name}")).to_be_visible()
 
 
 def tick(page, option: str) -> None:
@@ -43,8 +44,17 @@ def tick(page, option: str) -> None:
     expect(page.get_by_role("checkbox", name=option, exact=True)).to_be_checked()
 
 
+def leave_case_page(page):
+    """Let the case page's own request finish first: it reports, as the page loads, that this
+    person has the case open, and its answer carries their session. An answer landing while
+    the sign-out is under way would sign them in again."""
+    expect(page.locator("#presence-shown")).to_be_attached()
+
+
 def sign_out(page):
     page.get_by_role("button", name=re.compile("^Sign out")).click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Sign out"))).to_have_count(0)
 
 
 def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_it(
@@ -61,7 +71,8 @@ def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_i
     reference, summary = case.reference, case.summary
     agent = case.owner
     assert agent.role == Role.AGENT
-    agent_email, agent_name, head_email = agent.email, agent.name, org.head.email
+    agent_email, agent_name, agent_first_name = agent.email, agent.name, agent.first_name
+    head_email, head_first_name = org.head.email, org.head.first_name
     customer_page = second_page
     js_errors = []
     page.on("pageerror", lambda error: js_errors.append(error))
@@ -69,7 +80,7 @@ def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_i
 
     # 1. The owner asks for an escalation to the head of service, from the case page. Agents
     #    have no Approvals entry: they never decide.
-    sign_in(page, live_server, agent_email)
+    sign_in(page, live_server, agent_email, agent_first_name)
     expect(page.get_by_role("link", name="Approvals")).to_have_count(0)
     page.goto(f"{live_server}/staff/cases/{reference}")
     expect(page.get_by_role("heading", level=1)).to_have_text(summary)
@@ -86,12 +97,15 @@ def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_i
     expect(escalation).to_contain_text("Waiting for a decision")
     expect(escalation).to_contain_text(f"To a head of service, asked by {agent_name}")
     expect(page.locator("#staff-timeline")).to_contain_text("Escalation requested")
+    leave_case_page(page)
     sign_out(page)
 
     # 2. The head of service finds it in Approvals, with its count, and approves it, taking
     #    the case over.
-    sign_in(page, live_server, head_email)
-    page.get_by_role("link", name="Approvals").click()
+    sign_in(page, live_server, head_email, head_first_name)
+    approvals_entry = page.locator(".site-nav").get_by_role("link", name=re.compile("^Approvals"))
+    expect(approvals_entry).to_have_text(re.compile(r"^Approvals\s+1 waiting$"))
+    approvals_entry.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Approvals 1")
     assert_accessible(page, "approvals queue")
     page.get_by_role("link", name=f"Decide {reference}").click()
@@ -103,10 +117,12 @@ def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_i
     page.get_by_role("button", name="Approve and tell the customer").click()
     expect(notice(page)).to_contain_text(f"Approved: {reference} is escalated")
     expect(page.get_by_role("heading", level=1)).to_have_text("Approvals 0")
+    expect(approvals_entry).to_have_text("Approvals")
 
     page.goto(f"{live_server}/staff/cases/{reference}")
     expect(page.locator(".case-header")).to_contain_text("Harper Quinn")
     expect(page.locator("#escalation")).to_contain_text("Approved by Harper Quinn")
+    leave_case_page(page)
     sign_out(page)
 
     # 3. The customer gets one email about it, follows its link and reads, in plain words,
@@ -132,7 +148,7 @@ def test_an_agent_escalates_the_head_of_service_approves_and_the_customer_sees_i
     assert not any(internal in body for body in to_customer for internal in (REASON, NOTE))
 
     # 4. The agent who asked reads the decision, by whom and with the note.
-    sign_in(page, live_server, agent_email)
+    sign_in(page, live_server, agent_email, agent_first_name)
     page.get_by_role("link", name=re.compile("^Notifications")).click()
     decided = page.locator(".notification").filter(has_text="Escalation decided")
     expect(decided).to_contain_text(f"Harper Quinn approved your escalation of case {reference}")
@@ -151,9 +167,11 @@ def test_a_manager_rejects_without_javascript_and_a_missing_note_keeps_the_form(
         needs=["decision"],
     )
     services.commit()
-    reference, manager_email = case.reference, org.manager.email
+    reference, manager_email, manager_first_name = (
+        case.reference, org.manager.email, org.manager.first_name
+    )
 
-    sign_in(page, live_server, manager_email)
+    sign_in(page, live_server, manager_email, manager_first_name)
     page.get_by_role("link", name="Approvals").click()
     page.get_by_role("link", name=f"Decide {reference}").click()
     page.get_by_role("button", name="Reject (the person who asked is told why)").click()
