@@ -215,3 +215,33 @@ def smtp_server():
 @pytest.fixture
 def smtp_app_config(smtp_server) -> dict:
     return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port, "MAIL_TIMEOUT": 5}
+
+
+@pytest.fixture
+def mail_port():
+    """A port nothing listens on until the test calls `start_server()`: a mail server down."""
+    return free_port()
+
+
+@pytest.fixture
+def down_smtp_app_config(mail_port) -> dict:
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port, "MAIL_TIMEOUT": 5}
+
+
+@pytest.fixture
+def start_server(mail_port):
+    """`handler = start_server()` brings the mail server up on `mail_port`, mid-test."""
+    from aiosmtpd.controller import Controller
+
+    controllers = []
+
+    def start():
+        handler = RecordingHandler()
+        controller = Controller(handler, hostname="127.0.0.1", port=mail_port)
+        controller.start()
+        controllers.append(controller)
+        return handler
+
+    yield start
+    for controller in controllers:
+        controller.stop()

@@ -4,7 +4,6 @@ the approvals queue, conflicts, and what the customer reads."""
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from shared import services
@@ -26,20 +25,6 @@ from tests.test_portal_support import error_summary, field_block, text_of, texta
 REASON = "Internal: the courier stonewalls us and a goodwill payment exceeds my limit."
 NOTE = "Internal note from the manager: Billing refunds today."
 HANDOFF = "Internal hand-off reason: needs someone with authority over the courier."
-
-
-@pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
 
 
 def requested(case, actor, level=EscalationLevel.TEAM_MANAGER):

@@ -31,20 +31,6 @@ NOTE = "Agreed: Billing refunds today and I take the case."
 HANDOFF = "Needs a decision on a goodwill payment above an agent's limit."
 
 
-@pytest.fixture
-def customer(org):
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
-
-
 def request(case, actor, level=EscalationLevel.TEAM_MANAGER, **fields):
     fields.setdefault("reason", REASON)
     fields.setdefault("needs", ["people", "goodwill"])

@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from shared import services
@@ -25,7 +24,6 @@ from shared.services import RuleViolation
 from shared.services import mail as mail_service
 from shared.services.mail import MAX_ATTEMPTS, deliver, deliver_due, queue_email
 from tests import factories
-from tests.conftest import RecordingHandler, free_port
 
 SIGN_IN_LINK = re.compile(r"http://localhost(/sign-in/[A-Za-z0-9._-]+)")
 
@@ -250,27 +248,8 @@ def test_two_workers_racing_for_one_message_send_it_once(app, org, smtp_server):
 
 class TestMailServerDown:
     @pytest.fixture
-    def closed_port(self):
-        return free_port()  # nothing listens there
-
-    @pytest.fixture
-    def app_config(self, closed_port):
-        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": closed_port, "MAIL_TIMEOUT": 5}
-
-    @pytest.fixture
-    def start_server(self, closed_port):
-        controllers = []
-
-        def start():
-            handler = RecordingHandler()
-            controller = Controller(handler, hostname="127.0.0.1", port=closed_port)
-            controller.start()
-            controllers.append(controller)
-            return handler
-
-        yield start
-        for controller in controllers:
-            controller.stop()
+    def app_config(self, down_smtp_app_config):
+        return down_smtp_app_config
 
     def test_complaint_is_still_raised_and_the_email_kept_for_a_retry(self, client, org):
         response = raise_through_portal(client, org)

@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from shared import services
@@ -12,33 +11,11 @@ from shared.extensions import db
 from shared.models import EmailStatus, EventKind, OutgoingEmail, TimelineEvent, utcnow
 from shared.services.mail import MAX_ATTEMPTS, deliver_due, queue_email
 from tests import factories
-from tests.conftest import RecordingHandler, free_port
 
 
 @pytest.fixture
-def mail_port():
-    return free_port()  # nothing listens there until a test starts the server
-
-
-@pytest.fixture
-def app_config(mail_port):
-    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port, "MAIL_TIMEOUT": 5}
-
-
-@pytest.fixture
-def start_server(mail_port):
-    controllers = []
-
-    def start():
-        handler = RecordingHandler()
-        controller = Controller(handler, hostname="127.0.0.1", port=mail_port)
-        controller.start()
-        controllers.append(controller)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
+def app_config(down_smtp_app_config):
+    return down_smtp_app_config
 
 
 @pytest.fixture
