@@ -21,6 +21,9 @@ class NavItem:
     # How many things wait for the person there (drawn beside the label when not zero). Read
     # on every staff page, so it must be one cheap query.
     count: Callable[[User], int] | None = None
+    count_words: str = "waiting"  # read by screen readers after the number: "3 unread"
+    # An endpoint answering the count alone, which htmx polls to keep it current.
+    count_refresh: str | None = None
 
     def is_for(self, user: User) -> bool:
         return user.role in self.roles and (self.shown_to is None or self.shown_to(user))
@@ -37,8 +40,11 @@ def add_nav_item(
     order: int = 50,
     shown_to: Callable[[User], bool] | None = None,
     count: Callable[[User], int] | None = None,
+    count_words: str = "waiting",
+    count_refresh: str | None = None,
 ) -> None:
-    NAV_ITEMS.append(NavItem(endpoint, label, frozenset(roles), order, shown_to, count))
+    NAV_ITEMS.append(NavItem(endpoint, label, frozenset(roles), order, shown_to, count,
+                             count_words, count_refresh))
 
 
 def navigation_for_current_user() -> list[tuple[NavItem, bool]]:

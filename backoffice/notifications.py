@@ -13,7 +13,11 @@ from shared.extensions import htmx
 from shared.permissions import staff_required
 from shared.services import notifications as notification_actions
 
-add_nav_item("backoffice.notifications", "Notifications", order=30)
+add_nav_item(
+    "backoffice.notifications", "Notifications", order=30,
+    count=notification_actions.unread_count, count_words="unread",
+    count_refresh="backoffice.unread_notification_count",
+)
 
 # What each kind is about, in words, beside the notification's own text.
 KIND_WORDS = {
@@ -30,10 +34,7 @@ KIND_WORDS = {
 
 @bp.context_processor
 def notification_helpers():
-    # A callable, so the count is read only when the header is drawn (full pages), never for
-    # partials.
     return {
-        "unread_notification_count": lambda: notification_actions.unread_count(current_user),
         "notification_kind_words": lambda kind: KIND_WORDS.get(kind, "Notification"),
     }
 
@@ -66,8 +67,9 @@ def _unread_notification_count():
     if not htmx:
         return redirect(url_for("backoffice.notifications"))
     response = render_template(
-        "backoffice/_partials/_notification_count.html",
-        unread=notification_actions.unread_count(current_user),
+        "backoffice/_partials/_nav_count.html",
+        count=notification_actions.unread_count(current_user),
+        words="unread",
     )
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
