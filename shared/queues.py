@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    event,
     false,
     func,
     literal,
@@ -31,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from shared.clock import BusinessCalendar, short_due
 from shared.extensions import db
@@ -52,7 +54,11 @@ from shared.models import (
     utcnow,
 )
 from shared.models.service_levels import read_settings_stamp
-from shared.search import search_condition_of_kind, search_parameters
+from shared.search import (
+    newest_matching_words_sqlite,
+    search_condition_of_kind,
+    search_parameters,
+)
 
 PAGE_SIZE = 50
 _STAFF_ROLES = [str(r) for r in STAFF_ROLES]
@@ -321,22 +327,12 @@ def _count_at_risk(viewer: Viewer) -> ColumnElement[int]:
 def _due_soon_branches(viewer: Viewer) -> list[Select]:
     """For each time frame, the open cases where it is unmet and due between now and the
     at-risk edge of the case's calendar."""
-    edges = [
-        (until, _categories_on(calendar_id))
-        for calendar_id, until in sorted(viewer.at_risk_until.items())
-    ]
-
-    def unmet_and_due_soon(due, met) -> Select:
-        return select(Case.id).where(
-            met.is_(None),
-            due.between(viewer.now, viewer.at_risk_latest),
-            _open(),
-            or_(*(and_(due <= until, Case.category_id.in_(categories))
-                  for until, categories in edges)),
+    return [
+        select(Case.id).where(
+            getattr(Case, met).is_(None), _due_soon(viewer, getattr(Case, due)), _open()
         )
-
-    return [unmet_and_due_soon(getattr(Case, due), getattr(Case, met))
-            for _label, due, met in TIME_FRAMES]
+        for _label, due, met in TIME_FRAMES
+    ]
 
 
 def _categories_on(calendar_id: int) -> Select:
@@ -409,6 +405,8 @@ class Queue:
     condition: Callable[[Viewer], ColumnElement[bool]]
     order: str = BY_NEXT_DUE
     counted: bool = True
+    # Counted for the person looking (their cases, their team), not the same for all staff.
+    personal: bool = False
     # How to count it, when counting the cases of its condition would read more than needed.
     count: Callable[[Viewer], ColumnElement[int]] | None = None
 
@@ -423,12 +421,12 @@ QUEUES: dict[str, Queue] = {
     queue.key: queue
     for queue in (
         Queue("mine", "My cases", "My open cases", "Open cases you own.",
-              "You have no open cases.", _mine),
+              "You have no open cases.", _mine, personal=True),
         Queue("promises", "Promises overdue", "Promises overdue",
               "Your open cases with a promise to the customer past its time.",
-              "No promise on your cases is overdue.", _promises_overdue),
+              "No promise on your cases is overdue.", _promises_overdue, personal=True),
         Queue("team", "My team", "My team’s cases", "Open cases of your team.",
-              "Your team has no open cases.", _my_team),
+              "Your team has no open cases.", _my_team, personal=True),
         Queue("silent", "Going silent", "Going silent",
               "Open cases whose next update to the customer is overdue.",
               "Every customer has heard from us on time.", _going_silent),
@@ -503,13 +501,77 @@ def queue_counts(viewer: Viewer) -> dict[str, int]:
     One scalar sub-select per queue rather than SUM(CASE WHEN ...) over the cases table: still
     one round trip, but each count walks only its own index range (owner, team, status, dates)
     instead of every case ever raised, which at 100,000 cases is several times faster.
+
+    The queues every member of staff shares (going silent, at risk, breached...) cost most to
+    count and are the same for everyone: they are counted at most once per
+    SHARED_COUNTS_MAX_AGE in each process, and afresh after this process changes a case.
+    The viewer's own queues are counted on every request.
     """
-    statement = _counts_statement(*_statement_shape(viewer))
-    row = _run(statement, _parameter_values(viewer)).one()
-    return {queue.key: value for queue, value in zip(_COUNTED, row, strict=True)}
+    shape = _statement_shape(viewer)
+    values = _parameter_values(viewer)
+    stamp = read_settings_stamp(db.session)
+    remembered = _shared_counts.get((stamp, shape)) if stamp is not None else None
+    if remembered is not None and remembered.fresh_at(viewer.now):
+        row = _run(_counts_statement(*shape, personal_only=True), values).one()
+        counts = dict(remembered.counts)
+        counts.update(zip((queue.key for queue in _PERSONAL), row, strict=True))
+        return {queue.key: counts[queue.key] for queue in _COUNTED}
+
+    row = _run(_counts_statement(*shape), values).one()
+    counts = {queue.key: value for queue, value in zip(_COUNTED, row, strict=True)}
+    if stamp is not None:
+        if len(_shared_counts) >= _SHARED_COUNTS_KEPT:
+            _shared_counts.clear()
+        _shared_counts[(stamp, shape)] = _SharedCounts(
+            viewer.now, {key: value for key, value in counts.items() if key in _SHARED_KEYS}
+        )
+    return counts
 
 
 _COUNTED = [queue for queue in QUEUES.values() if queue.counted]
+_PERSONAL = [queue for queue in _COUNTED if queue.personal]
+_SHARED_KEYS = frozenset(queue.key for queue in _COUNTED if not queue.personal)
+
+# How stale a shared count may be: the age of the figure beside "At risk" or "Breached".
+SHARED_COUNTS_MAX_AGE = timedelta(seconds=15)
+_SHARED_COUNTS_KEPT = 64  # (settings stamp, statement shape) pairs: a handful in practice
+
+
+@dataclass(frozen=True)
+class _SharedCounts:
+    counted_at: datetime
+    counts: Mapping[str, int]
+
+    def fresh_at(self, now: datetime) -> bool:
+        return timedelta(0) <= now - self.counted_at < SHARED_COUNTS_MAX_AGE
+
+
+# (settings stamp, statement shape) -> the shared counts last taken in this process. Keyed by
+# the stamp, which is random per database, so two databases never share counts.
+_shared_counts: dict[tuple, _SharedCounts] = {}
+
+
+def forget_shared_counts() -> None:
+    _shared_counts.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_case_changes(session, flush_context):
+    if any(isinstance(instance, Case)
+           for instance in chain(session.new, session.dirty, session.deleted)):
+        session.info["cases_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_counts_after_case_changes(session):
+    # This process's own changes show at once; another process's within the maximum age.
+    if session.info.pop("cases_changed", False):
+        forget_shared_counts()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_case_changes_note(session):
+    session.info.pop("cases_changed", None)
 
 
 def _run(statement: Select, values: dict):
@@ -520,10 +582,13 @@ def _run(statement: Select, values: dict):
 
 
 @lru_cache(maxsize=32)
-def _counts_statement(has_team: bool, calendar_ids: tuple[int, ...]) -> Select:
+def _counts_statement(
+    has_team: bool, calendar_ids: tuple[int, ...], personal_only: bool = False
+) -> Select:
     viewer = _ViewerParameters(has_team, calendar_ids)
+    counted = _PERSONAL if personal_only else _COUNTED
     return select(
-        *(queue.count_of(viewer).label(queue.key.replace("-", "_")) for queue in _COUNTED)
+        *(queue.count_of(viewer).label(queue.key.replace("-", "_")) for queue in counted)
     )
 
 
@@ -839,6 +904,14 @@ def _page_statement(
     viewer = _ViewerParameters(has_team, calendar_ids)
     if key == "at-risk" and calendar_ids and not filter_names and search_kind is None:
         chosen = _at_risk_chosen(viewer, after_position, page_size)
+    elif search_kind == "words" and dialect == "sqlite" and queue.order == BY_NEWEST:
+        # Every case matching the words, newest first: read in the full-text index's own
+        # order, which stops after a page, rather than every match gathered and then sorted.
+        chosen = newest_matching_words_sqlite(
+            [queue.condition(viewer), *_filter_conditions(filter_names)],
+            before_id=bindparam("after_id", type_=Integer()) if after_position else None,
+            limit=page_size + 1,
+        ).subquery("chosen")
     else:
         conditions = [queue.condition(viewer), *_filter_conditions(filter_names)]
         if search_kind is not None:
@@ -866,29 +939,78 @@ def _page_statement(
 
 
 def _at_risk_chosen(viewer: _ViewerParameters, after_position: bool, page_size: int):
-    """A page of the at-risk queue, unfiltered: each time frame's branch gives its cases with
-    their next due time from its own index (which carries every column of it), and UNION
-    keeps each case once (a case has one next due time, whichever branch finds it). Only the
-    cases at risk are sorted, not every open case tested against them."""
-    branches = union(*(
-        branch.with_only_columns(Case.id.label("id"), NEXT_DUE.label("sort_key"))
-        for branch in _due_soon_branches(viewer)
-    )).subquery("at_risk")
-    conditions = []
-    if after_position:
-        key_value = bindparam("after_key", type_=UTCDateTime())
-        case_id = bindparam("after_id", type_=Integer())
-        conditions.append(or_(
-            branches.c.sort_key > key_value,
-            and_(branches.c.sort_key == key_value, branches.c.id > case_id),
-        ))
+    """A page of the at-risk queue, unfiltered, reading about a page of index entries per
+    time frame rather than every case at risk (a thousand or more at 100,000 cases).
+
+    A case at risk sorts by its next due time. Either that is the time frame found due soon,
+    and then the case is among the first of that frame's index range, in index order: the
+    first page's worth of each range is enough. Or the case has also missed an earlier time
+    frame (next due in the past): the few of those are read from the breached ranges. UNION
+    keeps each case once; only those candidates are sorted."""
+    due_soon_frames = {due: _due_soon(viewer, getattr(Case, due))
+                       for _label, due, _met in TIME_FRAMES}
+    candidates = []
+    for _label, due_name, met_name in TIME_FRAMES:
+        due, met = getattr(Case, due_name), getattr(Case, met_name)
+        earliest_unmet = [
+            other_due >= due if other_met is Case.resolved_at
+            else or_(other_met.is_not(None), other_due >= due)
+            for other_due, other_met in _frames_other_than(due)
+        ]
+        first_of_range = (
+            select(Case.id.label("id"), due.label("sort_key"))
+            .where(met.is_(None), due_soon_frames[due_name], _open(), *earliest_unmet,
+                   *_after_position(due, after_position))
+            .order_by(due, Case.id)
+            .limit(page_size + 1)
+            .subquery()
+        )
+        candidates.append(select(first_of_range.c.id, first_of_range.c.sort_key))
+        also_due_soon = [
+            and_(_unmet_while_open(other_met), due_soon_frames[other_due.key])
+            for other_due, other_met in _frames_other_than(due)
+        ]
+        candidates.append(
+            select(Case.id.label("id"), NEXT_DUE.label("sort_key")).where(
+                met.is_(None), due < viewer.now, _open(), or_(*also_due_soon),
+                *_after_position(NEXT_DUE, after_position),
+            )
+        )
+    at_risk = union(*candidates).subquery("at_risk")
     return (
-        select(branches.c.id, branches.c.sort_key)
-        .where(*conditions)
-        .order_by(branches.c.sort_key, branches.c.id)
+        select(at_risk.c.id, at_risk.c.sort_key)
+        .order_by(at_risk.c.sort_key, at_risk.c.id)
         .limit(page_size + 1)
         .subquery("chosen")
     )
+
+
+def _due_soon(viewer: Viewer | _ViewerParameters, due) -> ColumnElement[bool]:
+    """Due between now and the end of the next business day of the case's own calendar."""
+    return and_(
+        due.between(viewer.now, viewer.at_risk_latest),
+        or_(*(and_(due <= until, Case.category_id.in_(_categories_on(calendar_id)))
+              for calendar_id, until in sorted(viewer.at_risk_until.items()))),
+    )
+
+
+def _frames_other_than(due) -> list[tuple]:
+    return [(getattr(Case, other_due), getattr(Case, other_met))
+            for _label, other_due, other_met in TIME_FRAMES if getattr(Case, other_due) is not due]
+
+
+def _unmet_while_open(met) -> ColumnElement[bool]:
+    # An open case is never resolved (resolving sets resolved_at; reopening clears it). Leaving
+    # that test out keeps the query within the indexes, which do not all carry resolved_at.
+    return true() if met is Case.resolved_at else met.is_(None)
+
+
+def _after_position(sort_key, after_position: bool) -> list[ColumnElement[bool]]:
+    if not after_position:
+        return []
+    key_value = bindparam("after_key", type_=UTCDateTime())
+    case_id = bindparam("after_id", type_=Integer())
+    return [or_(sort_key > key_value, and_(sort_key == key_value, Case.id > case_id))]
 
 
 def _summary(description: str) -> str:

@@ -17,11 +17,14 @@ import re
 from sqlalchemy import (
     DDL,
     ColumnElement,
+    Select,
     String,
     and_,
+    column,
     event,
     false,
     select,
+    table,
     text,
 )
 from sqlalchemy import bindparam as sql_bindparam
@@ -176,6 +179,26 @@ def search_condition_of_kind(
         )
         return Case.id.in_(matching)
     return false()
+
+
+def newest_matching_words_sqlite(
+    conditions: list[ColumnElement[bool]], *, before_id, limit: int
+) -> Select:
+    """SQLite: the ids of the cases matching the words (parameter search_words) and the
+    conditions, newest first. FTS5 hands out its matches in rowid order, newest first when
+    asked, so reading stops once a page is found instead of sorting every match."""
+    fts = table(FTS_TABLE, column("rowid"))
+    matching = text(f"{FTS_TABLE} MATCH :search_words").bindparams(
+        sql_bindparam("search_words", type_=String())
+    )
+    return (
+        select(Case.id)
+        .select_from(fts)
+        .join(Case, Case.id == fts.c.rowid)
+        .where(matching, *conditions, *([fts.c.rowid < before_id] if before_id is not None else []))
+        .order_by(fts.c.rowid.desc())
+        .limit(limit)
+    )
 
 
 def fts5_query(term: str) -> str | None:

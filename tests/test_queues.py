@@ -1,10 +1,11 @@
 """The staff queues: what each holds, counts, order, pages, filters, htmx and bounded SQL."""
 
+import random
 import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from shared import queues
 from shared.demo import standard_service_level, uk_calendar
@@ -19,6 +20,7 @@ from shared.models import (
     Priority,
     utcnow,
 )
+from shared.models.service_levels import read_settings_stamp
 from tests import factories
 
 # A Monday morning in UK winter time (UTC = London), far from bank holidays.
@@ -190,6 +192,7 @@ def test_all_counts_come_from_one_statement_and_match_the_queues(org, count_quer
               resolved_at=NOW - timedelta(days=1))
     db.session.commit()
     viewer = viewer_of(org.sam)
+    read_settings_stamp(db.session)  # read once per request by then
 
     with count_queries() as statements:
         counts = queues.queue_counts(viewer)
@@ -198,6 +201,38 @@ def test_all_counts_come_from_one_statement_and_match_the_queues(org, count_quer
     expected = {key: len(in_queue(key, org.sam)) for key, q in queues.QUEUES.items() if q.counted}
     assert counts == expected
     assert counts["mine"] == 2 and counts["waiting"] == 1 and counts["closed"] == 1
+
+
+def test_shared_counts_are_reused_briefly_and_the_viewers_own_are_always_live(org):
+    make_case(org, org.sam, resolve_due_at=NOW - timedelta(hours=1))
+    waiting = make_case(org, org.priya, status=CaseStatus.WAITING_ON_CUSTOMER)
+    db.session.commit()
+    first = queues.queue_counts(viewer_of(org.sam))
+    assert first["breached"] == 1 and first["waiting"] == 1 and first["mine"] == 1
+
+    # Another process changes cases: this one's shared counts stay as they were, briefly...
+    with db.engine.begin() as other_process:
+        other_process.execute(
+            update(Case).where(Case.id == waiting.id).values(status=CaseStatus.IN_PROGRESS)
+        )
+        other_process.execute(
+            update(Case).where(Case.owner_id == org.sam.id).values(resolve_due_at=FAR)
+        )
+        other_process.execute(update(Case).where(Case.id == waiting.id).values(owner_id=org.sam.id))
+    db.session.expire_all()
+    seconds_later = queues.queue_counts(viewer_of(org.sam, NOW + timedelta(seconds=5)))
+    assert seconds_later["breached"] == 1 and seconds_later["waiting"] == 1
+    assert seconds_later["mine"] == 2  # ...but the viewer's own queues are counted afresh
+
+    # ...until they are older than the maximum age,
+    later = NOW + queues.SHARED_COUNTS_MAX_AGE
+    assert queues.queue_counts(viewer_of(org.sam, later))["breached"] == 0
+    assert queues.queue_counts(viewer_of(org.sam, later))["waiting"] == 0
+
+    # or this process changes a case itself: then they are counted again at once.
+    make_case(org, org.priya, status=CaseStatus.WAITING_ON_CUSTOMER)
+    db.session.commit()
+    assert queues.queue_counts(viewer_of(org.sam, later))["waiting"] == 1
 
 
 def test_the_next_due_time_is_the_earliest_unmet_time_frame(org):
@@ -291,6 +326,41 @@ def test_at_risk_pages_walk_each_case_once_in_next_due_order(org):
     # The same queue, filtered, is read the other way: the same order.
     filtered = page_of("at-risk", org.sam, {"team": str(org.care.id)})
     assert [row.reference for row in filtered.rows] == [c.reference for c in expected]
+
+
+def test_at_risk_pages_match_the_queue_for_cases_in_every_mix_of_time_frames(org):
+    """The page reads only the first entries of each time frame's range: compare it with the
+    queue's plain condition over many cases whose frames are met, missed, due soon or far."""
+    pick = random.Random(7)
+    moments = [NOW + timedelta(hours=hours) for hours in (-30, -2, 1, 1, 5, 20, 29, 80)]
+    statuses = [CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_ON_CUSTOMER,
+                CaseStatus.RESOLVED]
+    for _ in range(60):
+        fields = {due: pick.choice(moments) for _label, due, _met in queues.TIME_FRAMES}
+        for _label, _due, met in queues.TIME_FRAMES[:2]:
+            if pick.random() < 0.4:
+                fields[met] = NOW - timedelta(hours=1)
+        status = pick.choice(statuses)
+        if status == CaseStatus.RESOLVED:
+            fields["resolved_at"] = NOW - timedelta(hours=1)
+        make_case(org, pick.choice([org.sam, org.priya]), status=status, **fields)
+    db.session.commit()
+
+    next_due = dict(db.session.execute(select(Case.id, queues.NEXT_DUE)).all())
+    in_risk = db.session.scalars(queues.queue_select("at-risk", viewer_of(org.sam))).all()
+    expected = [case.reference
+                for case in sorted(in_risk, key=lambda case: (next_due[case.id], case.id))]
+    assert len(expected) > 10
+
+    seen, cursor = [], None
+    while True:
+        page = page_of("at-risk", org.sam, {"after": cursor} if cursor else {}, page_size=3)
+        seen += [row.reference for row in page.rows]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert [row.reference for row in page_of("at-risk", org.sam).rows] == expected
 
 
 def test_the_recently_closed_queue_pages_newest_first(org):

@@ -170,6 +170,38 @@ def test_closed_cases_are_found_in_all_cases(org, cases):
     assert found("October", key="mine", org=org) == set()
 
 
+def test_word_searches_page_newest_first_through_every_match_with_filters(org):
+    matching = [
+        raise_case(org, f"Washing machine fault number {n}.", email=f"c{n}@example.com")
+        for n in range(11)
+    ]
+    for case in matching[::3]:
+        case.priority = "urgent"
+    raise_case(org, "My parcel arrived crushed.")  # no match, newest of all
+    calendars = queues.load_calendars()
+    options = queues.load_filter_options()
+
+    def walk(args, page_size=4):
+        seen, cursor = [], None
+        while True:
+            filters = queues.parse_filters({**args, **({"after": cursor} if cursor else {})},
+                                           options)
+            page = queues.queue_page("all", queues.viewer_for(org.sam, calendars), filters,
+                                     calendars=calendars,
+                                     category_calendars=options.category_calendars,
+                                     page_size=page_size)
+            seen += [row.reference for row in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                return seen
+
+    newest_first = sorted(matching, key=lambda case: case.id, reverse=True)
+    assert walk({"q": "washing machines"}) == [case.reference for case in newest_first]
+    assert walk({"q": "washing", "priority": "urgent"}, page_size=2) == [
+        case.reference for case in newest_first if case.priority == "urgent"
+    ]
+
+
 # --- The migration builds the same search --------------------------------------------------------
 
 
