@@ -11,7 +11,7 @@ from flask_login import current_user
 from backoffice import bp
 from backoffice.coordination_forms import SavedReplyForm
 from backoffice.navigation import add_nav_item
-from shared import queries, services
+from shared import queries, queues, services
 from shared.extensions import htmx
 from shared.models import Role, SavedReply
 from shared.permissions import staff_required
@@ -31,8 +31,9 @@ def _show_rule_violation(form, violation: RuleViolation) -> None:
 
 @bp.context_processor
 def saved_reply_helpers():
-    # Called by the picker only when it is on the page.
-    return {"saved_reply_choices": queries.saved_replies}
+    # Called by the picker only when it is on the page: (id, title) pairs, kept in memory
+    # with the other staff settings until one of them changes.
+    return {"saved_reply_choices": lambda: queues.staff_settings().saved_reply_titles}
 
 
 @bp.get("/saved-replies")

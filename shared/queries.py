@@ -1,9 +1,12 @@
 """What pages read: each loads what the page shows in a bounded number of queries."""
 
+from functools import cache
+
 from flask import abort
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy import case as sa_case
-from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager, immediateload, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shared.extensions import db
 from shared.models import (
@@ -17,6 +20,7 @@ from shared.models import (
     Commitment,
     CommitmentState,
     OutgoingEmail,
+    ResolutionOption,
     SavedReply,
     ServiceLevel,
     Task,
@@ -69,13 +73,20 @@ def customer_cases(customer_id: int, limit: int = 200) -> list[Case]:
 def customer_case_or_404(reference: str, customer_id: int) -> Case:
     """A customer's own case; anyone else's is indistinguishable from one that does not exist."""
     case = db.session.scalars(
-        select(Case)
-        .where(Case.reference == reference.upper(), Case.customer_id == customer_id)
-        .options(*_CASE_DISPLAY)
+        _CUSTOMER_CASE, {"reference": reference.upper(), "customer_id": customer_id}
     ).first()
     if case is None:
         abort(404)
     return case
+
+
+# The statements run on every view of a case page are built once, their values bound on each
+# call: building a statement and working out its cache key costs more than running it.
+_CUSTOMER_CASE = (
+    select(Case)
+    .where(Case.reference == bindparam("reference"), Case.customer_id == bindparam("customer_id"))
+    .options(*_CASE_DISPLAY)
+)
 
 
 def raised_case_or_404(reference: str) -> Case:
@@ -90,12 +101,18 @@ def raised_case_or_404(reference: str) -> Case:
 
 def public_timeline(case_id: int) -> list[TimelineEvent]:
     """The events a customer may see. Internal events are filtered here, and only here."""
-    return db.session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.case_id == case_id, TimelineEvent.visibility == Visibility.PUBLIC)
-        .options(joinedload(TimelineEvent.actor), selectinload(TimelineEvent.attachments))
-        .order_by(TimelineEvent.id)
-    ).all()
+    return db.session.scalars(_PUBLIC_TIMELINE, {"case_id": case_id}).all()
+
+
+_PUBLIC_TIMELINE = (
+    select(TimelineEvent)
+    .where(
+        TimelineEvent.case_id == bindparam("case_id"),
+        TimelineEvent.visibility == Visibility.PUBLIC,
+    )
+    .options(joinedload(TimelineEvent.actor), selectinload(TimelineEvent.attachments))
+    .order_by(TimelineEvent.id)
+)
 
 
 def customer_attachment_or_404(case: Case, attachment_id: int) -> Attachment:
@@ -116,24 +133,43 @@ def customer_attachment_or_404(case: Case, attachment_id: int) -> Attachment:
 
 def staff_case_or_404(reference: str) -> Case:
     """A case for the back office, with everything its page shows loaded up front."""
-    case = db.session.scalars(
-        select(Case)
-        .where(Case.reference == reference.upper())
-        .options(
-            *_CASE_DISPLAY,
-            joinedload(Case.customer),
-            joinedload(Case.team),
-            # One case: each collection's own simple statement, run at once, costs less to
-            # build and read than the "IN (...)" of selectinload, made for many parents.
-            immediateload(Case.tasks).joinedload(Task.assignee),
-            immediateload(Case.tasks).joinedload(Task.team),
-            immediateload(Case.commitments),
-            immediateload(Case.resolution_options),
-        )
-    ).first()
+    case = db.session.scalars(_STAFF_CASE, {"reference": reference.upper()}).first()
     if case is None:
         abort(404)
+    # Each collection by its own simple statement, handed to the case as loaded: for one case
+    # that costs less than selectinload's "IN (...)", made for many parents, and less than
+    # immediateload, which carries every loader option of the case query into each statement.
+    for key, statement in _staff_case_collections():
+        set_committed_value(case, key, db.session.scalars(statement, {"case_id": case.id}).all())
     return case
+
+
+_STAFF_CASE = (
+    select(Case)
+    .where(Case.reference == bindparam("reference"))
+    .options(*_CASE_DISPLAY, joinedload(Case.customer), joinedload(Case.team))
+)
+
+
+@cache
+def _staff_case_collections() -> list[tuple[str, Select]]:
+    """(collection, statement) for the case page's collections, each in its collection's own
+    order. Built on first use: the relationships' order is known once the mappers are set up."""
+
+    def collection_of_case(collection, entity, *options) -> tuple[str, Select]:
+        statement = (
+            select(entity)
+            .where(entity.case_id == bindparam("case_id"))
+            .options(*options)
+            .order_by(*collection.property.order_by)
+        )
+        return collection.key, statement
+
+    return [
+        collection_of_case(Case.tasks, Task, joinedload(Task.assignee), joinedload(Task.team)),
+        collection_of_case(Case.commitments, Commitment),
+        collection_of_case(Case.resolution_options, ResolutionOption),
+    ]
 
 
 def staff_timeline(case_id: int) -> list[TimelineEvent]:
@@ -141,12 +177,15 @@ def staff_timeline(case_id: int) -> list[TimelineEvent]:
 
     One statement: most events have no file, so joining the files repeats few rows and
     keeps the staff case page within its query budget."""
-    return db.session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.case_id == case_id)
-        .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.attachments))
-        .order_by(TimelineEvent.id)
-    ).unique().all()
+    return db.session.scalars(_STAFF_TIMELINE, {"case_id": case_id}).unique().all()
+
+
+_STAFF_TIMELINE = (
+    select(TimelineEvent)
+    .where(TimelineEvent.case_id == bindparam("case_id"))
+    .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.attachments))
+    .order_by(TimelineEvent.id)
+)
 
 
 def staff_owned_cases(owner_id: int, limit: int = 100) -> list[Case]:

@@ -47,6 +47,7 @@ from shared.models import (
     Commitment,
     CommitmentState,
     Priority,
+    SavedReply,
     ServiceLevel,
     Team,
     User,
@@ -212,10 +213,12 @@ class CalendarSettings:
 
 @dataclass(frozen=True)
 class StaffSettings:
-    """What every queue page reads besides the cases: calendars and what filters may be."""
+    """What the staff pages read on every request besides the cases: calendars, what filters
+    may be, and the saved replies to choose from (id, title)."""
 
     calendars: Mapping[int, CalendarSettings]
     options: "FilterOptions"
+    saved_reply_titles: list[tuple[int, str]]
 
 
 # (settings stamp, settings) of the last load in this process.
@@ -232,7 +235,16 @@ def staff_settings() -> StaffSettings:
     cached = _settings_cache
     if stamp is not None and cached is not None and cached[0] == stamp:
         return cached[1]
-    settings = StaffSettings(calendars=_read_calendars(), options=_read_filter_options())
+    settings = StaffSettings(
+        calendars=_read_calendars(),
+        options=_read_filter_options(),
+        saved_reply_titles=[
+            (reply.id, reply.title)
+            for reply in db.session.execute(
+                select(SavedReply.id, SavedReply.title).order_by(SavedReply.title)
+            )
+        ],
+    )
     if stamp is not None:
         _settings_cache = (stamp, settings)
     return settings

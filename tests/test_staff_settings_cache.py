@@ -141,3 +141,33 @@ def test_the_case_page_clocks_use_changed_hours_at_once(app, org):
 
     changed, _read = business_calendar_as_a_new_request_reads_it()
     assert changed.hours[MONDAY] == (time(7), time(15))
+
+
+def test_saved_replies_are_offered_from_memory_and_changes_show_at_once(app, org,
+                                                                       count_queries):
+    from shared.services import saved_replies as reply_actions
+
+    case = factories.case_owned_by(org.sam, org.delivery)
+    reply = reply_actions.create_saved_reply(actor=org.admin, title="Sorry for the wait",
+                                             body="Dear {customer_name}")
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client)
+    page_url = f"/staff/cases/{case.reference}"
+    assert ">Sorry for the wait</option>" in client.get(page_url).get_data(as_text=True)
+
+    with count_queries() as statements:
+        client.get(page_url)
+    assert not [s for s in statements if "FROM saved_replies" in s]
+
+    reply_actions.update_saved_reply(reply, actor=org.admin, title="Sorry for the delay",
+                                     body="Dear {customer_name}")
+    reply_actions.create_saved_reply(actor=org.admin, title="Refund agreed", body="Done.")
+    db.session.commit()
+    page = client.get(page_url).get_data(as_text=True)
+    assert ">Sorry for the delay</option>" in page and ">Refund agreed</option>" in page
+    assert "Sorry for the wait" not in page
+
+    reply_actions.delete_saved_reply(db.session.merge(reply), actor=org.admin)
+    db.session.commit()
+    assert "Sorry for the delay" not in client.get(page_url).get_data(as_text=True)

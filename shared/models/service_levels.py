@@ -192,7 +192,8 @@ class Category(db.Model):
 
 class SettingsStamp(db.Model):
     """One row whose stamp changes whenever the settings the staff pages read on every request
-    change: calendars, their hours and holidays, service levels, categories, teams and staff.
+    change: calendars, their hours and holidays, service levels, categories, teams, staff and
+    saved replies.
 
     Pages may then keep those settings in memory and reread them only when the stamp differs,
     in every process. The stamp is random rather than a counter, so two databases (one per
@@ -213,10 +214,12 @@ def read_settings_stamp(session) -> int | None:
     Read once per transaction: a page that builds many business calendars (a list of cases)
     asks for it once per row."""
     if _STAMP_KEY not in session.info:
-        session.info[_STAMP_KEY] = session.scalar(
-            select(SettingsStamp.stamp).where(SettingsStamp.id == 1)
-        )
+        session.info[_STAMP_KEY] = session.scalar(_READ_STAMP)
     return session.info[_STAMP_KEY]
+
+
+# Built once: read on every staff request, where building it would cost more than running it.
+_READ_STAMP = select(SettingsStamp.stamp).where(SettingsStamp.id == 1)
 
 
 def forget_settings_stamp(session) -> None:
@@ -241,9 +244,12 @@ def _changes_settings(instance, *, existing: bool) -> bool:
     """Whether flushing this new, changed or deleted object changes a setting. Giving a case
     to an owner touches the owner's collections, not the owner: that must not renew the stamp,
     or every new case would."""
+    from shared.models.coordination import SavedReply
     from shared.models.users import STAFF_ROLES, Team, User
 
-    if isinstance(instance, Calendar | WorkingHours | Holiday | ServiceLevel | Category | Team):
+    if isinstance(
+        instance, Calendar | WorkingHours | Holiday | ServiceLevel | Category | Team | SavedReply
+    ):
         return not existing or _columns_changed(instance)
     if isinstance(instance, User):
         if not existing:
