@@ -45,7 +45,7 @@ def home(name):
     context = {
         "queue": queue,
         "page": page,
-        "rows_html": [_row_html(row, case_url) for row in page.rows],
+        "rows_html": Markup("").join(_row_html(row, case_url) for row in page.rows),
         "filters": filters,
         "status_text": _status_text(page, filters),
         "results_id": RESULTS_ID,

@@ -154,6 +154,7 @@ def _render_case(case, status=200, **forms):
     events = queries.public_timeline(case.id)
     if htmx and htmx.target == "timeline":
         return render_template("portal/_partials/_timeline.html", case=case, events=events)
+    queries.load_case_collections(case, "commitments", "resolution_options", "escalations")
     return (
         render_template(
             "portal/case.html",

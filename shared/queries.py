@@ -19,8 +19,8 @@ from shared.models import (
     Category,
     Commitment,
     CommitmentState,
+    Escalation,
     OutgoingEmail,
-    ResolutionOption,
     SavedReply,
     ServiceLevel,
     Task,
@@ -136,12 +136,7 @@ def staff_case_or_404(reference: str) -> Case:
     case = db.session.scalars(_STAFF_CASE, {"reference": reference.upper()}).first()
     if case is None:
         abort(404)
-    # Each collection by its own simple statement, handed to the case as loaded: for one case
-    # that costs less than selectinload's "IN (...)", made for many parents, and less than
-    # immediateload, which carries every loader option of the case query into each statement.
-    for key, statement in _staff_case_collections():
-        set_committed_value(case, key, db.session.scalars(statement, {"case_id": case.id}).all())
-    return case
+    return load_case_collections(case, "tasks", "commitments", "resolution_options")
 
 
 _STAFF_CASE = (
@@ -151,25 +146,36 @@ _STAFF_CASE = (
 )
 
 
+def load_case_collections(case: Case, *collections: str) -> Case:
+    """Load these collections of one case now, each by its own simple statement, handed to the
+    case as loaded. For one case that costs less than selectinload's "IN (...)", made for many
+    parents, than immediateload, which carries every loader option of the case query into each
+    statement, and than lazy loads from a template, built afresh each time."""
+    for key in collections:
+        rows = db.session.scalars(_collection_statement(key), {"case_id": case.id}).all()
+        set_committed_value(case, key, rows)
+    return case
+
+
+# What each collection's items show besides themselves.
+_COLLECTION_OPTIONS = {
+    "tasks": (joinedload(Task.assignee), joinedload(Task.team)),
+    "escalations": (joinedload(Escalation.decided_by),),
+}
+
+
 @cache
-def _staff_case_collections() -> list[tuple[str, Select]]:
-    """(collection, statement) for the case page's collections, each in its collection's own
-    order. Built on first use: the relationships' order is known once the mappers are set up."""
-
-    def collection_of_case(collection, entity, *options) -> tuple[str, Select]:
-        statement = (
-            select(entity)
-            .where(entity.case_id == bindparam("case_id"))
-            .options(*options)
-            .order_by(*collection.property.order_by)
-        )
-        return collection.key, statement
-
-    return [
-        collection_of_case(Case.tasks, Task, joinedload(Task.assignee), joinedload(Task.team)),
-        collection_of_case(Case.commitments, Commitment),
-        collection_of_case(Case.resolution_options, ResolutionOption),
-    ]
+def _collection_statement(key: str) -> Select:
+    """One collection of a case, in the collection's own order. Built on first use, once the
+    mappers know each relationship's order."""
+    collection = getattr(Case, key).property
+    item = collection.mapper.class_
+    return (
+        select(item)
+        .where(item.case_id == bindparam("case_id"))
+        .options(*_COLLECTION_OPTIONS.get(key, ()))
+        .order_by(*collection.order_by)
+    )
 
 
 def staff_timeline(case_id: int) -> list[TimelineEvent]:
