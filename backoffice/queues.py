@@ -1,5 +1,7 @@
 """The staff home: queues of cases with their counts, filtered, searched, next due first."""
 
+from dataclasses import dataclass
+
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -52,11 +54,14 @@ def home(name):
     }
     if htmx and htmx.target == RESULTS_ID:
         return render_template("backoffice/_partials/_queue_table.html", partial=True, **context)
+    tags = _filter_option_tags(options)
     return render_template(
         "backoffice/queue.html",
         queues=list(queues.QUEUES.values()),
         counts=queues.queue_counts(viewer),
-        options=options,
+        category_options=_options_html(tags.categories, filters.category),
+        team_options=_options_html(tags.teams, filters.team),
+        owner_options=_options_html(tags.owners, filters.owner),
         statuses=queues.STATUS_LABELS,
         priorities=[p for p in queues.Priority],
         partial=False,
@@ -105,6 +110,60 @@ def _row_html(row: queues.QueueRow, case_url) -> Markup:
         f"<td>{owner}</td>"
         f"<td>{due}</td>"
         "</tr>\n"
+    )
+
+
+# --- The filters' choices ------------------------------------------------------------------------
+
+# (value, the <option> tag, the same tag selected)
+OptionTag = tuple[int, Markup, Markup]
+
+
+@dataclass(frozen=True)
+class FilterOptionTags:
+    categories: list[OptionTag]
+    teams: list[OptionTag]
+    owners: list[OptionTag]
+
+
+def _option_tags(choices) -> list[OptionTag]:
+    tags = []
+    for value, label in choices:
+        value_html, label_html = escape(value), escape(label)
+        tags.append((
+            value,
+            Markup(f'<option value="{value_html}">{label_html}</option>'),
+            Markup(f'<option value="{value_html}" selected>{label_html}</option>'),
+        ))
+    return tags
+
+
+# The tags of the filter options last seen: the options are the same object until a setting
+# changes (queues.staff_settings), and writing some sixty escaped tags on every request cost
+# about as much as the page of rows.
+_kept_tags: tuple[queues.FilterOptions, FilterOptionTags] | None = None
+
+
+def _filter_option_tags(options: queues.FilterOptions) -> FilterOptionTags:
+    global _kept_tags
+    kept = _kept_tags
+    if kept is not None and kept[0] is options:
+        return kept[1]
+    tags = FilterOptionTags(
+        categories=_option_tags(options.categories),
+        teams=_option_tags(options.teams),
+        owners=_option_tags(
+            (owner_id, name if active else f"{name} (deactivated)")
+            for owner_id, name, active in options.owners
+        ),
+    )
+    _kept_tags = (options, tags)
+    return tags
+
+
+def _options_html(tags: list[OptionTag], chosen: int | None) -> Markup:
+    return Markup("").join(
+        selected if value == chosen else plain for value, plain, selected in tags
     )
 
 

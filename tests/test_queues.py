@@ -396,6 +396,27 @@ def test_filters_narrow_the_queue(org):
     assert shown({"status": "in_progress", "owner": str(org.sam.id)}) == refs(urgent)
 
 
+def test_the_filter_choices_show_what_is_chosen_escaped_and_follow_changes(org, login_as):
+    client = login_as(org.sam)
+    org.bills.name = "Bills & <b>refunds</b>"
+    db.session.commit()
+    url = f"/staff/queues/all?category={org.bills.id}&owner={org.priya.id}&team={org.care.id}"
+
+    page = client.get(url).get_data(as_text=True)
+
+    assert (f'<option value="{org.bills.id}" selected>Bills &amp; &lt;b&gt;refunds&lt;/b&gt;'
+            "</option>") in page
+    assert f'<option value="{org.priya.id}" selected>Priya Shah</option>' in page
+    assert f'<option value="{org.care.id}" selected>{org.care.name}</option>' in page
+    assert f'<option value="{org.sam.id}">Sam' in page
+    # A change to the choices shows on the next page (the stamp of the settings renews).
+    org.priya.active = False
+    db.session.commit()
+    page = client.get("/staff/queues/all").get_data(as_text=True)
+    assert f'<option value="{org.priya.id}">Priya Shah (deactivated)</option>' in page
+    assert " selected>" not in page
+
+
 @pytest.mark.parametrize(
     "args",
     [
