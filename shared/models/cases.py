@@ -85,6 +85,9 @@ class Case(db.Model):
             name="understanding_known",
         ),
         Index("ix_cases_customer_created", "customer_id", "created_at"),
+        # The queue indexes below that choose a page of cases also carry, on PostgreSQL, the
+        # case's id (INCLUDE): unlike SQLite's, its index entries do not hold the row's key, so
+        # without it every entry read would be a visit to the table (migration a3d8c5e91f20).
         # My cases: the owner's open cases and every column of the next due time, so that a
         # page of them is chosen from the index alone (migration e7a1c0d2b3f4). It serves every
         # look-up by owner: a plain owner_id index misled SQLite's planner (f4c2a9d81b37).
@@ -97,6 +100,7 @@ class Case(db.Model):
             "first_responded_at",
             "first_response_due_at",
             "resolve_due_at",
+            postgresql_include=["id"],
         ),
         # Breached and at risk: a time frame not yet met (NULL) and its due time, read as a
         # range of the NULL part, not a scan of every open case; with the status and the
@@ -107,17 +111,20 @@ class Case(db.Model):
             "ix_cases_unacknowledged_due",
             "acknowledged_at", "acknowledge_due_at", "status", "category_id",
             "first_responded_at", "first_response_due_at", "resolve_due_at",
+            postgresql_include=["id"],
         ),
         Index(
             "ix_cases_unanswered_due",
             "first_responded_at", "first_response_due_at", "status", "category_id",
             "acknowledged_at", "acknowledge_due_at", "resolve_due_at",
+            postgresql_include=["id"],
         ),
         # Also serves "resolved since" (recently closed), as ix_cases_resolved_at did.
         Index(
             "ix_cases_unresolved_due",
             "resolved_at", "resolve_due_at", "status", "category_id",
             "acknowledged_at", "acknowledge_due_at", "first_responded_at", "first_response_due_at",
+            postgresql_include=["id"],
         ),
         # The manager's dashboard: time frames, new cases and ratings falling in a period. The
         # due indexes carry what its figures group and count by, so a month of deadlines is
@@ -150,6 +157,7 @@ class Case(db.Model):
             "first_responded_at",
             "first_response_due_at",
             "resolve_due_at",
+            postgresql_include=["id"],
         ),
         # Recently closed, counted from the index alone (migration e7a1c0d2b3f4).
         Index("ix_cases_closed_resolved", "closed_at", "resolved_at"),
