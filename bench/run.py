@@ -14,7 +14,8 @@ bench/app.py, signs in a customer and an agent, then for each page, over several
 - server time per request (median, p95), from the X-Bench-Server-Ms header, over sequential
   requests;
 - requests per second with N concurrent clients for a fixed time (wrk when installed, else a
-  Python loop of threads), and the ratio to the ceiling page's rate measured in the same round;
+  Python loop of threads), and the ratio to the ceiling page's rate measured just before and
+  just after it (their mean);
 - CPU milliseconds per request of the gunicorn workers (utime + stime from /proc/<pid>/stat);
 - SQL statements per request (X-Bench-Queries).
 
@@ -329,20 +330,37 @@ def throughput_wrk(port: int, page: Page, clients: int, seconds: float) -> tuple
 
 
 def measure_round(server: Server, pages: list[Page], args, use_wrk: bool) -> None:
-    for page in pages:
+    """One round: every page measured between two measurements of the ceiling (the first
+    page), its ratio taken against their mean. The machine's speed drifts within a round, so a
+    ceiling measured once at its start would be compared with pages measured a minute later."""
+
+    def measure(page: Page) -> dict:
         times = latency(server.port, page, args.latency_requests, max_seconds=60)
         ticks_before = server.cpu_ticks()
         load = throughput_wrk if use_wrk else throughput_python
         completed, elapsed = load(server.port, page, args.clients, args.duration)
         ticks = server.cpu_ticks() - ticks_before
-        page.rounds.append(
-            {
-                "median_ms": statistics.median(times),
-                "p95_ms": percentile(times, 95),
-                "rps": completed / elapsed,
-                "cpu_ms": ticks * 1000 / CLOCK_TICKS / max(completed, 1),
-            }
-        )
+        return {
+            "median_ms": statistics.median(times),
+            "p95_ms": percentile(times, 95),
+            "rps": completed / elapsed,
+            "cpu_ms": ticks * 1000 / CLOCK_TICKS / max(completed, 1),
+        }
+
+    ceiling, *others = pages
+    before = measure(ceiling)
+    ceilings = [before]
+    for page in others:
+        result = measure(page)
+        after = measure(ceiling)
+        ceilings.append(after)
+        result["ceiling_rps"] = (before["rps"] + after["rps"]) / 2
+        page.rounds.append(result)
+        before = after
+    ceiling.rounds.append({
+        key: statistics.median(measured[key] for measured in ceilings)
+        for key in ("median_ms", "p95_ms", "rps", "cpu_ms")
+    } | {"ceiling_rps": statistics.median(measured["rps"] for measured in ceilings)})
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -352,13 +370,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def summarise(pages: list[Page]) -> list[dict]:
-    ceiling = pages[0]
     rows = []
     for page in pages:
-        ratios = [
-            mine["rps"] / theirs["rps"]
-            for mine, theirs in zip(page.rounds, ceiling.rounds, strict=True)
-        ]
+        ratios = [measured["rps"] / measured["ceiling_rps"] for measured in page.rounds]
         rows.append(
             {
                 "page": page.name,
