@@ -6,7 +6,8 @@ figures into a chart and the table shown after it, both from the same ChartData.
 
 from datetime import date
 
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
+from flask_login import current_user
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import ValidationError
 
@@ -17,6 +18,7 @@ from shared.charts import ChartData, Group, Point, column_chart, horizontal_bar_
 from shared.clock import describe_due
 from shared.models import EscalationLevel, Role, utcnow
 from shared.permissions import staff_required
+from shared.services import escalations as escalation_actions
 
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 add_nav_item("backoffice.dashboard", "Dashboard", roles=MANAGERS, order=40)
@@ -146,8 +148,8 @@ def _level_labels() -> dict[int, str]:
 
 
 def _approvals_url() -> str | None:
-    # The approvals queue lives in the escalation area; link to it once it is there.
-    if "backoffice.approvals" not in current_app.view_functions:
+    # Only for those who may decide: for anyone else the approvals page answers 403.
+    if not escalation_actions.can_decide_escalations(current_user):
         return None
     return url_for("backoffice.approvals")
 

@@ -16,21 +16,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from backoffice.coordination_forms import LocalDateTimeField
+from backoffice.coordination_forms import LocalDateTimeField, _PrefixedForm, _strip
 from shared.models import ESCALATION_NEEDS, EscalationLevel, Priority
 from shared.services.escalations import NOTE_MAX, REASON_MAX
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class _PrefixedForm(FlaskForm):
-    form_prefix = ""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("prefix", self.form_prefix)
-        super().__init__(*args, **kwargs)
 
 
 class RequestEscalationForm(_PrefixedForm):

@@ -49,6 +49,7 @@ def notifications():
         notifications=page,
         next_before=next_before,
         first_page=before is None,
+        unread=notification_actions.unread_count(current_user),
     )
 
 

@@ -82,8 +82,7 @@ def init_app(app: Flask) -> None:
             click.echo(f"The sweep runs now and then every {interval} s (job {job.id}).")
         else:
             click.echo(f"The sweep is already scheduled (job {job.id}); nothing changed.")
-        click.echo("Workers run it from the default queue: `make worker`, or"
-                   " `rq worker --with-scheduler --url $REDIS_URL default`.")
+        click.echo("Workers run it from the default queue: `make worker`.")
 
     @app.cli.command("serve", with_appcontext=False)
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -37,7 +37,7 @@ from sqlalchemy import case as sql_case
 
 from shared.extensions import db
 from shared.models import (
-    OPEN_STATUSES,
+    OPEN_STATUS_VALUES,
     Calendar,
     Case,
     Category,
@@ -54,7 +54,6 @@ from shared.queues import QUEUES, Viewer, at_risk_boundaries, load_calendars
 DEFAULT_PERIOD_DAYS = 30
 MAX_PERIOD_DAYS = 366
 DEFAULT_ZONE = ZoneInfo("Europe/London")
-_OPEN_STATUSES = [str(status) for status in OPEN_STATUSES]
 
 
 # --- The period ----------------------------------------------------------------------------------
@@ -239,7 +238,7 @@ def pending_approvals(team_id: int | None = None) -> PendingApprovals:
     ).join(Case, Escalation.case_id == Case.id).where(
         Escalation.status.in_([EscalationStatus.PENDING, EscalationStatus.PROPOSED]),
         # As the approvals queue: a case no longer open needs no decision.
-        Case.status.in_(_OPEN_STATUSES),
+        Case.status.in_(OPEN_STATUS_VALUES),
         *_counted_cases(team_id),
     )
     row = db.session.execute(statement).one()
@@ -267,7 +266,7 @@ def risk_by_team(viewer: Viewer, team_id: int | None = None) -> dict[int, tuple[
             _count_when(QUEUES["at-risk"].condition(viewer)).label("at_risk"),
             _count_when(QUEUES["breached"].condition(viewer)).label("breached"),
         )
-        .where(Case.status.in_(_OPEN_STATUSES), *_counted_cases(team_id, by_team_index=True))
+        .where(Case.status.in_(OPEN_STATUS_VALUES), *_counted_cases(team_id, by_team_index=True))
         .group_by(Case.team_id)
     )
     return {row.team_id: (row.open, row.at_risk, row.breached)
@@ -304,7 +303,7 @@ def _updates_select(now: datetime, team_id: int | None):
             _count_when(Case.next_update_due_at >= now).label("kept"),
             func.count().label("counted"),
         )
-        .where(Case.status.in_(_OPEN_STATUSES), Case.next_update_due_at.is_not(None),
+        .where(Case.status.in_(OPEN_STATUS_VALUES), Case.next_update_due_at.is_not(None),
                *_counted_cases(team_id))
         .group_by(Case.category_id, Case.team_id)
     )

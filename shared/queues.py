@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from shared.clock import BusinessCalendar, short_due
 from shared.extensions import db
 from shared.models import (
-    OPEN_STATUSES,
+    OPEN_STATUS_VALUES,
     STAFF_ROLES,
     Calendar,
     Case,
@@ -226,10 +226,10 @@ _settings_cache: tuple[int, StaffSettings] | None = None
 
 
 def staff_settings() -> StaffSettings:
-    """The calendars and filter options, from memory while the settings stamp is unchanged:
-    one small statement instead of six and the objects built from them. Any change to them
-    renews the stamp in its own transaction (shared/models/service_levels.py), so the first
-    request after it, in any process, reads them again."""
+    """The calendars, filter options and saved-reply titles, from memory while the settings
+    stamp is unchanged: one small statement instead of seven and the objects built from them.
+    Any change to them renews the stamp in its own transaction (shared/models/service_levels.py),
+    so the first request after it, in any process, reads them again."""
     global _settings_cache
     stamp = read_settings_stamp(db.session)
     cached = _settings_cache
@@ -291,12 +291,9 @@ def viewer_for(
 
 # --- The queues ----------------------------------------------------------------------------------
 
-_OPEN_STATUSES = [str(s) for s in OPEN_STATUSES]
-
-
 def _open() -> ColumnElement[bool]:
     # A duplicate merged into another case is closed by the merge, so this leaves it out too.
-    return Case.status.in_(_OPEN_STATUSES)
+    return Case.status.in_(OPEN_STATUS_VALUES)
 
 
 def _mine(viewer: Viewer) -> ColumnElement[bool]:
@@ -318,7 +315,7 @@ def _at_risk(viewer: Viewer) -> ColumnElement[bool]:
     calendar the case's category uses (through its service level).
 
     Written as one branch per time frame, each first bounded by the latest of those ends and
-    joined by UNION: each branch is then a range of its (met, due, status, category) index,
+    joined by UNION ALL: each branch is then a range of its (met, due, status, category) index,
     read from the index alone, instead of every open case, or every case due soon, read from
     the table."""
     if not viewer.at_risk_until:
@@ -522,7 +519,11 @@ def queue_counts(viewer: Viewer) -> dict[str, int]:
     shape = _statement_shape(viewer)
     values = _parameter_values(viewer)
     stamp = read_settings_stamp(db.session)
-    remembered = _shared_counts.get((stamp, shape)) if stamp is not None else None
+    # The shared counts depend on the settings and the calendars, not on who is looking. A
+    # transaction that has changed cases itself neither uses nor keeps them: it may roll back.
+    key = (stamp, shape[1])
+    kept = stamp is not None and not db.session.info.get("cases_changed")
+    remembered = _shared_counts.get(key) if kept else None
     if remembered is not None and remembered.fresh_at(viewer.now):
         row = _run(_counts_statement(*shape, personal_only=True), values).one()
         counts = dict(remembered.counts)
@@ -531,10 +532,10 @@ def queue_counts(viewer: Viewer) -> dict[str, int]:
 
     row = _run(_counts_statement(*shape), values).one()
     counts = {queue.key: value for queue, value in zip(_COUNTED, row, strict=True)}
-    if stamp is not None:
+    if kept:
         if len(_shared_counts) >= _SHARED_COUNTS_KEPT:
             _shared_counts.clear()
-        _shared_counts[(stamp, shape)] = _SharedCounts(
+        _shared_counts[key] = _SharedCounts(
             viewer.now, {key: value for key, value in counts.items() if key in _SHARED_KEYS}
         )
     return counts
@@ -546,7 +547,7 @@ _SHARED_KEYS = frozenset(queue.key for queue in _COUNTED if not queue.personal)
 
 # How stale a shared count may be: the age of the figure beside "At risk" or "Breached".
 SHARED_COUNTS_MAX_AGE = timedelta(seconds=15)
-_SHARED_COUNTS_KEPT = 64  # (settings stamp, statement shape) pairs: a handful in practice
+_SHARED_COUNTS_KEPT = 64  # (settings stamp, calendars) pairs: a handful in practice
 
 
 @dataclass(frozen=True)
@@ -558,7 +559,7 @@ class _SharedCounts:
         return timedelta(0) <= now - self.counted_at < SHARED_COUNTS_MAX_AGE
 
 
-# (settings stamp, statement shape) -> the shared counts last taken in this process. Keyed by
+# (settings stamp, calendar ids) -> the shared counts last taken in this process. Keyed by
 # the stamp, which is random per database, so two databases never share counts.
 _shared_counts: dict[tuple, _SharedCounts] = {}
 

@@ -28,8 +28,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import Select, String, and_, cast, exists, func, literal, or_, select
-from sqlalchemy import case as sql_case
+from sqlalchemy import Select, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -38,7 +37,7 @@ from shared.clock import BusinessCalendar, describe_due
 from shared.extensions import db
 from shared.models import (
     OPEN_ESCALATION_STATUSES,
-    OPEN_STATUSES,
+    OPEN_STATUS_VALUES,
     Calendar,
     Case,
     Category,
@@ -48,12 +47,14 @@ from shared.models import (
     ServiceLevel,
     ServiceTarget,
     SweepMark,
-    UTCDateTime,
     utcnow,
 )
+from shared.queues import NEXT_DUE
+from shared.services.delivery import REDIS_TIMEOUT_SECONDS
 from shared.services.escalations import propose_escalation
 from shared.services.mail import deliver_due
 from shared.services.notifications import notify
+from shared.worker import worker_app
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,6 @@ TIME_FRAMES = (
     ("the resolution", "resolve_due_at", "resolved_at", "resolve_minutes"),
 )
 
-_OPEN_STATUSES = [str(status) for status in OPEN_STATUSES]
 _OPEN_ESCALATION_STATUSES = [str(status) for status in OPEN_ESCALATION_STATUSES]
 
 
@@ -192,24 +192,6 @@ def _due_words(calendar: _CalendarNow, due: datetime) -> str:
 # --- Escalations ---------------------------------------------------------------------------------
 
 
-def _earliest_unmet_due():
-    """The earliest of the case's unmet time frames, in SQL. A met frame stands in as the
-    resolve date, which an open case never meets, because SQLite's min() returns NULL as soon
-    as one argument is NULL."""
-
-    def unless_met(due, met):
-        return sql_case((met.is_(None), due), else_=Case.resolve_due_at)
-
-    dialect = db.session.get_bind().dialect.name
-    smallest = func.min if dialect == "sqlite" else func.least  # min() of many is scalar there
-    return smallest(
-        Case.resolve_due_at,
-        unless_met(Case.acknowledge_due_at, Case.acknowledged_at),
-        unless_met(Case.first_response_due_at, Case.first_responded_at),
-        type_=UTCDateTime(),
-    )
-
-
 def _unmet_due_by(moment: datetime):
     """Some unmet time frame is due by `moment`: written frame by frame, not on the earliest,
     so that an index on (met column, due column) can answer it."""
@@ -222,7 +204,6 @@ def _unmet_due_by(moment: datetime):
 
 
 def _propose_escalations(calendars, by_category, targets, now: datetime) -> int:
-    earliest = _earliest_unmet_due()
     has_open_escalation = exists().where(
         Escalation.case_id == Case.id, Escalation.status.in_(_OPEN_ESCALATION_STATUSES)
     )
@@ -242,11 +223,11 @@ def _propose_escalations(calendars, by_category, targets, now: datetime) -> int:
                 Case.resolve_due_at, Case.resolved_at,
             )
             .where(
-                Case.status.in_(_OPEN_STATUSES),
+                Case.status.in_(OPEN_STATUS_VALUES),
                 Case.id > after_id,
                 near_a_deadline,
                 ~has_open_escalation,
-                ~_marked(Case.id, literal(ESCALATION_MARK), earliest),
+                ~_marked(Case.id, literal(ESCALATION_MARK), NEXT_DUE),
             )
             .order_by(Case.id)
             .limit(BATCH_SIZE)
@@ -258,7 +239,10 @@ def _propose_escalations(calendars, by_category, targets, now: datetime) -> int:
             frame = _frame_at_risk(row, by_category[row.category_id], targets, now)
             if frame is not None:
                 at_risk[row.id] = frame
-        claimed = _claim((case_id, ESCALATION_MARK, due) for case_id, (_, due) in at_risk.items())
+        # Marked at the case's next due time, as the candidates are looked up (NEXT_DUE).
+        claimed = _claim(
+            (row.id, ESCALATION_MARK, _next_due(row)) for row in rows if row.id in at_risk
+        )
         proposed = 0
         for case in _cases(sorted(key[0] for key in claimed)):
             words, due = at_risk[case.id]
@@ -268,6 +252,15 @@ def _propose_escalations(calendars, by_category, targets, now: datetime) -> int:
         return proposed
 
     return _in_batches(candidates, act)
+
+
+def _next_due(row) -> datetime:
+    """NEXT_DUE of an open case's row, in Python."""
+    return min(
+        getattr(row, due_column)
+        for _, due_column, met_column, _ in TIME_FRAMES
+        if met_column == "resolved_at" or getattr(row, met_column) is None
+    )
 
 
 def _frame_at_risk(row, calendar: _CalendarNow, targets, now: datetime):
@@ -307,7 +300,7 @@ def _remind_updates_due(calendars, by_category, now: datetime) -> int:
         return (
             select(Case.id, Case.next_update_due_at)
             .where(
-                Case.status.in_(_OPEN_STATUSES),
+                Case.status.in_(OPEN_STATUS_VALUES),
                 Case.next_update_due_at < now,
                 Case.id > after_id,
                 in_working_hours,
@@ -346,7 +339,7 @@ def _remind_promises_overdue(calendars, by_category, now: datetime) -> int:
                 Commitment.state == CommitmentState.OPEN,
                 Commitment.due_at < now,
                 Commitment.id > after_id,
-                Case.status.in_(_OPEN_STATUSES),
+                Case.status.in_(OPEN_STATUS_VALUES),
                 in_working_hours,
                 ~_marked(Commitment.case_id, mark_kind, Commitment.due_at),
             )
@@ -459,27 +452,18 @@ def run_sweep_once(app: Flask) -> SweepReport | None:
 def sweep_job() -> str:
     """The RQ job. A worker has no app: it builds one from the environment (DATABASE_URL...);
     inside an app context (a test, a command) it uses that one."""
-    app = current_app._get_current_object() if has_app_context() else _worker_app()
+    app = current_app._get_current_object() if has_app_context() else worker_app()
     report = run_sweep_once(app)
     return "\n".join(report.lines()) if report else "The sweep failed: see the worker's log."
-
-
-_worker_app_instance: Flask | None = None
-
-
-def _worker_app() -> Flask:
-    global _worker_app_instance
-    if _worker_app_instance is None:
-        from shared.app import create_app
-
-        _worker_app_instance = create_app()
-    return _worker_app_instance
 
 
 def redis_connection(url: str):
     from redis import Redis
 
-    return Redis.from_url(url)
+    # Bounded like the mail queue's client: an unreachable Redis must not hang start-up.
+    return Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )
 
 
 def schedule_sweep(connection, interval_seconds: int) -> tuple[bool, object]:

@@ -1,10 +1,10 @@
 """The RQ side of email delivery.
 
-Run `flask --app wsgi worker` (the app is built once, before the worker starts), or plain
-`rq worker --url $REDIS_URL --worker-class rq.SimpleWorker amends-mail` with the same
-settings in the environment (the job then builds the app from them, once per process).
+`make worker` runs `rq worker --with-scheduler --worker-class rq.SimpleWorker amends-mail
+default` with the app's settings in the environment: the jobs build the app from them, once per
+process (worker_app), for mail here and for the sweep (shared/sweep.py).
 
-Both run jobs in the worker's own process rather than a fork per job: a mail job is short and
+The worker runs jobs in its own process rather than a fork per job: a mail job is short and
 bounded by MAIL_TIMEOUT, and a forked child must not share the parent's database connections.
 """
 
@@ -23,14 +23,15 @@ def deliver_outbox(email_ids: list[int]) -> int:
     elsewhere at the same time never sends one twice. Returns how many were sent."""
     if has_app_context():
         return mail.deliver(email_ids)
-    with _worker_app().app_context():
+    with worker_app().app_context():
         try:
             return mail.deliver(email_ids)
         finally:
             db.session.remove()
 
 
-def _worker_app() -> Flask:
+def worker_app() -> Flask:
+    """The app of a worker process, built on first use; every job of the process shares it."""
     global _app
     if _app is None:
         from shared.app import create_app

@@ -536,3 +536,13 @@ def test_bar_values_stay_inside_the_picture_and_names_are_escaped():
         assert float(x) + charts.CHARACTER_WIDTH * len(words) <= charts.WIDTH
     with pytest.raises(ValueError, match="2 points for 1 series"):
         charts.ChartData("c", "t", "d", ("one",), (charts.Group("g", chart.groups[0].points),))
+
+
+def test_the_link_to_the_approvals_is_only_for_those_who_decide(org, login_as):
+    # Morgan decides team-manager requests; Ada is an admin without an approval level, for
+    # whom the approvals page would answer 403.
+    assert "Go to the approvals" in login_as(org.manager).get("/staff/dashboard").get_data(
+        as_text=True)
+    assert "Go to the approvals" not in login_as(org.admin).get("/staff/dashboard").get_data(
+        as_text=True)
+    assert login_as(org.admin).get("/staff/approvals").status_code == 403

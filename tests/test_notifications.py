@@ -328,3 +328,23 @@ class TestWithCsrf:
 
         assert response.status_code == 302
         assert unread_of(org.sam) == 0
+
+
+def test_mark_all_read_is_offered_while_the_only_unread_ones_are_on_older_pages(
+    org, case, login_as
+):
+    made = some_notifications(org.sam, case, PAGE_SIZE + 3)
+    for notification in made[3:]:  # the newest page is all read; three older ones are not
+        notification.read_at = notification.created_at
+    services.commit()
+
+    page = login_as(org.sam).get("/staff/notifications").get_data(as_text=True)
+
+    assert "Mark all read" in page
+    for notification in made[3:]:
+        notification.read_at = notification.created_at
+    for notification in made[:3]:
+        notification.read_at = notification.created_at
+    services.commit()
+    assert "Mark all read" not in login_as(org.sam).get("/staff/notifications").get_data(
+        as_text=True)

@@ -235,6 +235,17 @@ def test_shared_counts_are_reused_briefly_and_the_viewers_own_are_always_live(or
     assert queues.queue_counts(viewer_of(org.sam, later))["waiting"] == 1
 
 
+def test_counts_taken_beside_uncommitted_changes_are_not_kept_for_others(org):
+    db.session.commit()
+    before = queues.queue_counts(viewer_of(org.sam))["waiting"]
+
+    make_case(org, org.priya, status=CaseStatus.WAITING_ON_CUSTOMER)  # flushed, not committed
+    assert queues.queue_counts(viewer_of(org.sam))["waiting"] == before + 1
+    db.session.rollback()
+
+    assert queues.queue_counts(viewer_of(org.sam))["waiting"] == before
+
+
 def test_the_next_due_time_is_the_earliest_unmet_time_frame(org):
     acknowledge_first = make_case(org, acknowledge_due_at=NOW + timedelta(hours=1),
                                   first_response_due_at=NOW + timedelta(days=1),

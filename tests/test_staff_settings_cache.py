@@ -171,3 +171,32 @@ def test_saved_replies_are_offered_from_memory_and_changes_show_at_once(app, org
     reply_actions.delete_saved_reply(db.session.merge(reply), actor=org.admin)
     db.session.commit()
     assert "Sorry for the delay" not in client.get(page_url).get_data(as_text=True)
+
+
+def test_a_working_day_taken_off_the_calendar_counts_at_once(app, org):
+    # Only the day goes: the calendar's own columns stay as they were.
+    calendar = org.service_level.calendar
+    assert MONDAY in queues.staff_settings().calendars[calendar.id].business_calendar().hours
+
+    hours = {weekday: (time(9), time(17)) for weekday in range(1, 5)}
+    admin_actions.update_calendar(calendar, actor=org.admin, name=calendar.name,
+                                  timezone=calendar.timezone, zone_label=calendar.zone_label,
+                                  hours=hours)
+    db.session.commit()
+
+    assert MONDAY not in queues.staff_settings().calendars[calendar.id].business_calendar().hours
+    db.session.expunge_all()  # hours not loaded, as in a new request
+    assert MONDAY not in db.session.get(Calendar, calendar.id).business_calendar().hours
+
+
+def test_editing_what_a_saved_reply_says_keeps_the_settings(app, org):
+    from shared.services import saved_replies as reply_actions
+
+    reply = reply_actions.create_saved_reply(actor=org.admin, title="Sorry", body="Dear you")
+    db.session.commit()
+    stamp = read_settings_stamp(db.session)
+
+    reply_actions.update_saved_reply(reply, actor=org.admin, title="Sorry", body="Dear Kim")
+    db.session.commit()
+
+    assert read_settings_stamp(db.session) == stamp

@@ -2,6 +2,7 @@
 
 from shared.models.cases import (
     ALLOWED_TRANSITIONS,
+    OPEN_STATUS_VALUES,
     OPEN_STATUSES,
     REPRESENTATIVE_RELATIONSHIPS,
     Attachment,
@@ -60,6 +61,7 @@ __all__ = [
     "TaskStatus",
     "Understanding",
     "ALLOWED_TRANSITIONS",
+    "OPEN_STATUS_VALUES",
     "OPEN_STATUSES",
     "REPRESENTATIVE_RELATIONSHIPS",
     "STAFF_ROLES",

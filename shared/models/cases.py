@@ -37,6 +37,9 @@ OPEN_STATUSES = frozenset(
     }
 )
 
+# The same as plain values, in a fixed order, for SQL: "status IN (...)".
+OPEN_STATUS_VALUES = sorted(status.value for status in OPEN_STATUSES)
+
 # Statuses move only along these edges; reopening is resolved/closed -> in progress.
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.NEW: frozenset(

@@ -247,9 +247,15 @@ def _changes_settings(instance, *, existing: bool) -> bool:
     from shared.models.coordination import SavedReply
     from shared.models.users import STAFF_ROLES, Team, User
 
-    if isinstance(
-        instance, Calendar | WorkingHours | Holiday | ServiceLevel | Category | Team | SavedReply
-    ):
+    if isinstance(instance, Calendar):
+        # Hours or holidays taken off the calendar are deleted as orphans, which never shows
+        # in session.deleted: only the calendar's collections tell.
+        return (not existing or _columns_changed(instance)
+                or _collections_changed(instance, ("hours", "holidays")))
+    if isinstance(instance, SavedReply):
+        # Only the titles are kept with the settings, not what each reply says.
+        return not existing or _columns_changed(instance, ("title",))
+    if isinstance(instance, WorkingHours | Holiday | ServiceLevel | Category | Team):
         return not existing or _columns_changed(instance)
     if isinstance(instance, User):
         if not existing:
@@ -257,6 +263,11 @@ def _changes_settings(instance, *, existing: bool) -> bool:
         staff = instance.role in STAFF_ROLES or _columns_changed(instance, ("role",))
         return staff and _columns_changed(instance, _STAFF_SETTINGS)
     return False
+
+
+def _collections_changed(instance, names: tuple[str, ...]) -> bool:
+    state = inspect(instance)
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 def _columns_changed(instance, names: tuple[str, ...] | None = None) -> bool:

@@ -18,7 +18,7 @@ from shared.extensions import db
 from shared.models import (
     ESCALATION_NEEDS,
     OPEN_ESCALATION_STATUSES,
-    OPEN_STATUSES,
+    OPEN_STATUS_VALUES,
     Case,
     Escalation,
     EscalationLevel,
@@ -123,7 +123,7 @@ def _waiting_for(user: User) -> tuple:
         Escalation.status == EscalationStatus.PENDING,
         Escalation.level <= user.approval_level,
         or_(Escalation.requested_by_id.is_(None), Escalation.requested_by_id != user.id),
-        Case.status.in_([status.value for status in OPEN_STATUSES]),
+        Case.status.in_(OPEN_STATUS_VALUES),
     )
 
 
