@@ -1,6 +1,7 @@
 """The staff home: queues of cases with their counts, filtered, searched, next due first."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
@@ -138,18 +139,11 @@ def _option_tags(choices) -> list[OptionTag]:
     return tags
 
 
-# The tags of the filter options last seen: the options are the same object until a setting
-# changes (queues.staff_settings), and writing some sixty escaped tags on every request cost
-# about as much as the page of rows.
-_kept_tags: tuple[queues.FilterOptions, FilterOptionTags] | None = None
-
-
+# The options are one object until a setting changes (queues.staff_settings): their tags are
+# written once for it, rather than some sixty escaped tags on every request.
+@lru_cache(maxsize=2)
 def _filter_option_tags(options: queues.FilterOptions) -> FilterOptionTags:
-    global _kept_tags
-    kept = _kept_tags
-    if kept is not None and kept[0] is options:
-        return kept[1]
-    tags = FilterOptionTags(
+    return FilterOptionTags(
         categories=_option_tags(options.categories),
         teams=_option_tags(options.teams),
         owners=_option_tags(
@@ -157,8 +151,6 @@ def _filter_option_tags(options: queues.FilterOptions) -> FilterOptionTags:
             for owner_id, name, active in options.owners
         ),
     )
-    _kept_tags = (options, tags)
-    return tags
 
 
 def _options_html(tags: list[OptionTag], chosen: int | None) -> Markup:

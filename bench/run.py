@@ -430,6 +430,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not (0 < args.duration <= 60 and 0 < args.rounds <= 20 and 0 < args.clients <= 64):
         parser.error("duration (s) must be in (0, 60], rounds in 1..20, clients in 1..64")
+    if args.reuse_database and not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        parser.error("--reuse-database needs DATABASE_URL to name a seeded PostgreSQL database")
 
     workdir = Path(tempfile.mkdtemp(prefix="amends-bench-"))
     database = make_database(workdir, os.environ.get("DATABASE_URL"), args.reuse_database)

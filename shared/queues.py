@@ -608,7 +608,9 @@ def _counts_statement(
 # --- Filters -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: one object per load of the settings, so pages may keep
+# what they build from it (the filters' option tags, backoffice/queues.py) keyed by it.
+@dataclass(frozen=True, eq=False)
 class FilterOptions:
     """What the filters may be set to; anything else typed into the address is ignored."""
 
@@ -766,11 +768,15 @@ def read_cursor(cursor: str | None, order: str) -> tuple[datetime | None, int] |
 
 
 def _after(order: str) -> ColumnElement[bool]:
-    """Past the position named by the parameters after_key and after_id."""
+    """Past the position named by the parameters after_key and after_id, in this order."""
+    return _past(_sort_key(order), descending=_descending(order))
+
+
+def _past(key, *, descending: bool = False) -> ColumnElement[bool]:
+    """Past (key, case id) = (after_key, after_id), the parameters of a keyset cursor."""
     key_value = bindparam("after_key", type_=UTCDateTime())
     case_id = bindparam("after_id", type_=Integer())
-    key = _sort_key(order)
-    if _descending(order):
+    if descending:
         if key is None:
             return Case.id < case_id
         return or_(key < key_value, and_(key == key_value, Case.id < case_id))
@@ -1019,11 +1025,7 @@ def _unmet_while_open(met) -> ColumnElement[bool]:
 
 
 def _after_position(sort_key, after_position: bool) -> list[ColumnElement[bool]]:
-    if not after_position:
-        return []
-    key_value = bindparam("after_key", type_=UTCDateTime())
-    case_id = bindparam("after_id", type_=Integer())
-    return [or_(sort_key > key_value, and_(sort_key == key_value, Case.id > case_id))]
+    return [_past(sort_key)] if after_position else []
 
 
 def _summary(description: str) -> str:

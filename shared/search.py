@@ -106,15 +106,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_TERMS = 8
 
 
-def search_condition(term: str, dialect: str) -> ColumnElement[bool] | None:
-    """The condition on cases that a search term means; None for an empty term."""
-    search = search_parameters(term, dialect)
-    if search is None:
-        return None
-    kind, values = search
-    return search_condition_of_kind(kind, dialect, values)
-
-
 def search_parameters(term: str, dialect: str) -> tuple[str, dict] | None:
     """What a search term is, as (kind, values): the kind alone fixes the SQL
     (search_condition_of_kind), so a statement built once serves every term of that kind, and
@@ -143,17 +134,12 @@ def search_parameters(term: str, dialect: str) -> tuple[str, dict] | None:
     return "words", {"search_words": query}
 
 
-def search_condition_of_kind(
-    kind: str, dialect: str, values: dict | None = None
-) -> ColumnElement[bool]:
-    """The condition for one kind of search, its values as named parameters: given here, or
-    left to be given when the statement runs. What people type is always a bound parameter,
-    never part of the SQL."""
+def search_condition_of_kind(kind: str, dialect: str) -> ColumnElement[bool]:
+    """The condition for one kind of search, its values named parameters given when the
+    statement runs. What people type is always a bound parameter, never part of the SQL."""
 
     def bindparam(name):
-        if values is None:
-            return sql_bindparam(name, type_=String())
-        return sql_bindparam(name, values[name], type_=String())
+        return sql_bindparam(name, type_=String())
 
     if kind == "reference":
         return Case.reference == bindparam("search_reference")
@@ -168,15 +154,12 @@ def search_condition_of_kind(
             Case.contact_email < bindparam("search_email_to"),
         )
     if kind == "words":
-        words = bindparam("search_words")
         if dialect == "postgresql":
             document = POSTGRES_DOCUMENT.format(table="cases.")
             return text(f"{document} @@ plainto_tsquery('english', :search_words)").bindparams(
-                words
+                bindparam("search_words")
             )
-        matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(
-            text(f"{FTS_TABLE} MATCH :search_words").bindparams(words)
-        )
+        matching = select(text("rowid")).select_from(text(FTS_TABLE)).where(_fts_match())
         return Case.id.in_(matching)
     return false()
 
@@ -188,16 +171,22 @@ def newest_matching_words_sqlite(
     conditions, newest first. FTS5 hands out its matches in rowid order, newest first when
     asked, so reading stops once a page is found instead of sorting every match."""
     fts = table(FTS_TABLE, column("rowid"))
-    matching = text(f"{FTS_TABLE} MATCH :search_words").bindparams(
-        sql_bindparam("search_words", type_=String())
-    )
+    if before_id is not None:
+        conditions = [*conditions, fts.c.rowid < before_id]
     return (
         select(Case.id)
         .select_from(fts)
         .join(Case, Case.id == fts.c.rowid)
-        .where(matching, *conditions, *([fts.c.rowid < before_id] if before_id is not None else []))
+        .where(_fts_match(), *conditions)
         .order_by(fts.c.rowid.desc())
         .limit(limit)
+    )
+
+
+def _fts_match():
+    """SQLite: the FTS5 table matches the words (parameter search_words)."""
+    return text(f"{FTS_TABLE} MATCH :search_words").bindparams(
+        sql_bindparam("search_words", type_=String())
     )
 
 

@@ -348,15 +348,21 @@ def withdraw_escalation(escalation: Escalation, *, actor: User) -> None:
     db.session.flush()
 
 
+def _record_outcome(escalation: Escalation, status: EscalationStatus, *,
+                    actor: User | None, note: str | None) -> None:
+    """How it ended (approved, rejected, withdrawn), by whom, when, and the note."""
+    escalation.status = status
+    escalation.decided_by = actor
+    escalation.decided_at = utcnow()
+    escalation.decision_note = note
+
+
 def _mark_withdrawn(escalation: Escalation, *, actor: User | None, because: str,
                     note: str | None = None, data: dict | None = None) -> None:
     """Withdraw it and say so on the internal timeline: "Escalation request withdrawn" and
     then `because` (" by Sam Taylor", ": the case was resolved …")."""
     was = escalation.status
-    escalation.status = EscalationStatus.WITHDRAWN
-    escalation.decided_by = actor
-    escalation.decided_at = utcnow()
-    escalation.decision_note = note
+    _record_outcome(escalation, EscalationStatus.WITHDRAWN, actor=actor, note=note)
     what = "suggestion" if was == EscalationStatus.PROPOSED else "request"
     record_event(
         escalation.case,
@@ -446,10 +452,7 @@ def approve_escalation(
             raise RuleViolation("That date has passed: choose one in the future.",
                                 field="agreed_resolve_by")
 
-    escalation.status = EscalationStatus.APPROVED
-    escalation.decided_by = actor
-    escalation.decided_at = utcnow()
-    escalation.decision_note = note
+    _record_outcome(escalation, EscalationStatus.APPROVED, actor=actor, note=note)
     # The version check happens here: a decision saved meanwhile makes this fail.
     db.session.flush()
 
@@ -529,10 +532,7 @@ def reject_escalation(
     _check_decision(escalation, actor=actor, note=note, expected_version=expected_version)
     if not note:
         raise RuleViolation("Say why: the person who asked reads this.", field="note")
-    escalation.status = EscalationStatus.REJECTED
-    escalation.decided_by = actor
-    escalation.decided_at = utcnow()
-    escalation.decision_note = note
+    _record_outcome(escalation, EscalationStatus.REJECTED, actor=actor, note=note)
     db.session.flush()
     record_event(
         escalation.case,
