@@ -63,19 +63,23 @@ def coordination_helpers():
 
 
 def _with_zone_hint(form, case):
+    zone_hint(form.due_at, case)
+    return form
+
+
+def zone_hint(field, case) -> None:
     """Times are typed on the case calendar's wall clock: say which one, beside the field."""
     zone_label = case.category.service_level.calendar.zone_label
-    form.due_at.description = f"In {zone_label}, for example 24/11/2026 17:00."
-    return form
+    field.description = f"In {zone_label}, for example 24/11/2026 17:00."
 
 
 def _new_task_form() -> TaskForm:
     form = TaskForm(formdata=None)
-    form.set_choices(*_task_choices())
+    form.set_choices(*task_choices())
     return form
 
 
-def _task_choices() -> tuple[list[Team], list[User]]:
+def task_choices() -> tuple[list[Team], list[User]]:
     # Read once per request however many times the page asks. A team with nobody active in
     # it could not do the work, so the teams on offer are those of the active staff.
     if "task_choices" not in g:
@@ -278,7 +282,7 @@ def create_task(reference):
     return _act(
         reference, "tasks", "task_form", form, create,
         "Task given: whoever does it has been emailed. You stay the owner.",
-        prepare=lambda case: _with_zone_hint(form, case).set_choices(*_task_choices()),
+        prepare=lambda case: _with_zone_hint(form, case).set_choices(*task_choices()),
     )
 
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from backoffice import bp
+from backoffice.coordination import task_choices, zone_hint
 from backoffice.escalation_forms import (
     ApproveEscalationForm,
     RejectEscalationForm,
@@ -98,12 +99,6 @@ def _show_rule_violation(form, violation: RuleViolation, field_names: dict | Non
 
 def _case_page(case, anchor: str = "escalation") -> str:
     return url_for("backoffice.case", reference=case.reference, _anchor=anchor)
-
-
-def _zone_hint(field, case) -> None:
-    field.description = (
-        f"In {case.category.service_level.calendar.zone_label}, for example 24/11/2026 17:00."
-    )
 
 
 # --- Asking, on the case page -----------------------------------------------------------------
@@ -212,18 +207,12 @@ def _approve_form(escalation, formdata=True) -> ApproveEscalationForm:
     form.set_choices(
         senior=senior,
         others=others,
-        teams=_teams_with_people(),
+        teams=task_choices()[0],
         current_priority=escalation.case.priority,
     )
-    _zone_hint(form.task_due_at, escalation.case)
-    _zone_hint(form.agreed_resolve_by, escalation.case)
+    zone_hint(form.task_due_at, escalation.case)
+    zone_hint(form.agreed_resolve_by, escalation.case)
     return form
-
-
-def _teams_with_people() -> list[Team]:
-    # A team with nobody active in it could not do the work.
-    staff = queries.assignable_staff()
-    return sorted({p.team for p in staff if p.team is not None}, key=lambda team: team.name)
 
 
 def _decision_page(escalation, status=200, *, approve_form=None, reject_form=None,
