@@ -308,6 +308,17 @@ def test_keyset_pages_walk_every_case_once_in_order(org):
     assert pages == 4
 
 
+def walk_pages(key, user, page_size) -> list[str]:
+    """Every row of a queue, page after page through the cursors."""
+    seen, cursor = [], None
+    while True:
+        page = page_of(key, user, {"after": cursor} if cursor else {}, page_size=page_size)
+        seen += [row.reference for row in page.rows]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
 def test_at_risk_pages_walk_each_case_once_in_next_due_order(org):
     soon = NOW + timedelta(hours=1)
     # Breached on one frame and at risk on another: it comes first, by its breached frame.
@@ -324,13 +335,7 @@ def test_at_risk_pages_walk_each_case_once_in_next_due_order(org):
     expected = [breached_too, *sorted(same_time, key=lambda c: c.id), twice, met_soon]
 
     whole = page_of("at-risk", org.sam)
-    seen, cursor = [], None
-    while True:
-        page = page_of("at-risk", org.sam, {"after": cursor} if cursor else {}, page_size=2)
-        seen += [row.reference for row in page.rows]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = walk_pages("at-risk", org.sam, page_size=2)
 
     assert [row.reference for row in whole.rows] == [c.reference for c in expected]
     assert seen == [c.reference for c in expected]
@@ -363,13 +368,7 @@ def test_at_risk_pages_match_the_queue_for_cases_in_every_mix_of_time_frames(org
                 for case in sorted(in_risk, key=lambda case: (next_due[case.id], case.id))]
     assert len(expected) > 10
 
-    seen, cursor = [], None
-    while True:
-        page = page_of("at-risk", org.sam, {"after": cursor} if cursor else {}, page_size=3)
-        seen += [row.reference for row in page.rows]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = walk_pages("at-risk", org.sam, page_size=3)
     assert seen == expected
     assert [row.reference for row in page_of("at-risk", org.sam).rows] == expected
 
