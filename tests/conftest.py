@@ -2,18 +2,20 @@
 
 Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run the
 suite against PostgreSQL; each run works in a schema of its own and drops it at the end.
+Set AMENDS_TEST_NOW (e.g. 2026-12-23T09:00Z) to run it as if it were that moment.
+The plain helpers the fixtures use live in tests/support/.
 """
 
+import contextvars
 import os
-import socket
 import tempfile
-import threading
-import uuid
 from contextlib import contextmanager
 
 import pytest
-from flask import g
-from sqlalchemy import create_engine, event, text
+import time_machine
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
 from sqlalchemy.orm import close_all_sessions
 
 # Keep instance files (secret key, uploads) of test apps out of the working tree.
@@ -23,35 +25,84 @@ from shared import services  # noqa: E402
 from shared.app import create_app  # noqa: E402
 from shared.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.support.clock import DATE_SENSITIVE_MODULES, suite_moment  # noqa: E402
+from tests.support.ports import ReservedPort  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    ON_POSTGRES,
+    POSTGRES_URL,
+    postgres_schema,
+    redis_database,
+)  # noqa: E402
+from tests.support.smtp import SmtpServer  # noqa: E402
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+# Long enough for the races' deliberate waits; short enough that a test which forgot to
+# commit before a request fails with a message instead of hanging the run.
+POSTGRES_LOCK_TIMEOUT = "15s"
+
+
+# --- The clock --------------------------------------------------------------------------------
+
+_suite_traveller = None
+
+
+def pytest_configure(config):
+    """With AMENDS_TEST_NOW, the whole run (collection included) starts at that moment."""
+    global _suite_traveller
+    moment = suite_moment()
+    if moment is not None:
+        _suite_traveller = time_machine.travel(moment, tick=True)
+        _suite_traveller.start()
+
+
+def pytest_unconfigure(config):
+    if _suite_traveller is not None:
+        _suite_traveller.stop()
+
+
+def pytest_report_header(config):
+    moment = suite_moment()
+    database = "PostgreSQL" if ON_POSTGRES else "SQLite"
+    return f"amends: {database}; " + (f"clock starts at {moment:%Y-%m-%d %H:%M} UTC"
+                                      if moment else "real clock")
+
+
+@pytest.fixture
+def frozen_now(time_machine):
+    """`frozen_now(moment)` stops the clock at `moment` for the whole app: services, column
+    defaults, signed links and the sweep alike. Call it again to move on. Freeze before
+    signing anyone in: a session signed later than "now" is refused."""
+
+    def freeze(moment, tick=False):
+        time_machine.move_to(moment, tick=tick)
+        return moment
+
+    return freeze
+
+
+# --- The database -----------------------------------------------------------------------------
 
 
 def pytest_collection_modifyitems(config, items):
-    if POSTGRES_URL and POSTGRES_URL.startswith("postgresql"):
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL to run it")
+    postgres_only = pytest.mark.skip(
+        reason="PostgreSQL only: runs when TEST_DATABASE_URL is set (CI's second pass)"
+    )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        if item.path.stem in DATE_SENSITIVE_MODULES:
+            item.add_marker(pytest.mark.dates)
+        if "postgres" in item.keywords and not ON_POSTGRES:
+            item.add_marker(postgres_only)
 
 
 @pytest.fixture(scope="session")
 def database(tmp_path_factory):
     """The database URL and engine options for the whole run, with the schema created."""
-    if POSTGRES_URL:
-        schema = f"amends_test_{uuid.uuid4().hex[:12]}"
-        admin_engine = create_engine(POSTGRES_URL)
-        with admin_engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        options = {"connect_args": {"options": f"-csearch_path={schema}"}}
-        yield {"url": POSTGRES_URL, "engine_options": options, "schema": schema}
-        with admin_engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+    if ON_POSTGRES:
+        with postgres_schema("amends_test") as options:
+            options["connect_args"]["options"] += f" -clock_timeout={POSTGRES_LOCK_TIMEOUT}"
+            yield {"url": POSTGRES_URL, "engine_options": options}
     else:
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        yield {"url": f"sqlite:///{path}", "engine_options": {}, "schema": None}
+        yield {"url": f"sqlite:///{path}", "engine_options": {}}
 
 
 @pytest.fixture(scope="session")
@@ -83,16 +134,26 @@ def app_config() -> dict:
     return {}
 
 
+class OwnContextClient(FlaskClient):
+    """A test client whose every request runs as it does in production: in an app context of
+    its own, with its own `g` and its own database session, never the test's.
+
+    Flask reuses an app context that is already pushed, and the test keeps one pushed so that
+    it can read the database; the request therefore starts from an empty context instead.
+    Afterwards the test's session forgets what it had loaded, so it reads what the request
+    committed, and only that."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():  # not so inside a redirect that the client follows
+            db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def app(_schema, database, app_config, tmp_path):
     app = create_app({**_test_config(database, tmp_path / "uploads"), **app_config})
-
-    # The test's app context outlives each request, and with it `g`: forget the signed-in
-    # user after every request so the next one reads it from its session, as in production.
-    @app.teardown_request
-    def forget_cached_user(error=None):
-        g.pop("_login_user", None)
-
+    app.test_client_class = OwnContextClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -119,30 +180,6 @@ def _empty_all_tables():
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-@pytest.fixture
-def org(app):
-    """A small organisation: teams, staff, categories with the standard service level."""
-    organisation = factories.make_organisation()
-    db.session.commit()
-    return organisation
-
-
-@pytest.fixture
-def customer(org):
-    """Alex Carter, a customer with an account."""
-    person = factories.make_customer("alex@example.com", "Alex Carter")
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
-def case(org, customer):
-    """Alex's delivery complaint, owned by Sam (an agent of the delivery team)."""
-    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    services.commit()
-    return owned
 
 
 @pytest.fixture
@@ -177,39 +214,50 @@ def count_queries(app):
     return counting
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+# --- People and cases -------------------------------------------------------------------------
 
 
-class RecordingHandler:
-    """An SMTP server's handler that keeps every message it receives."""
+@pytest.fixture
+def org(app):
+    """A small organisation: teams, staff, categories with the standard service level."""
+    organisation = factories.make_organisation()
+    db.session.commit()
+    return organisation
 
-    def __init__(self):
-        self.messages = []
-        self.received = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes, policy
+@pytest.fixture
+def customer(org):
+    """Alex Carter, a customer with an account."""
+    person = factories.make_customer("alex@example.com", "Alex Carter")
+    db.session.commit()
+    return person
 
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append({"envelope": envelope, "message": message})
-        self.received.set()
-        return "250 Message accepted for delivery"
+
+@pytest.fixture
+def case(org, customer):
+    """Alex's delivery complaint, owned by Sam (an agent of the delivery team)."""
+    owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    services.commit()
+    return owned
+
+
+# --- Mail and Redis ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reserved_port():
+    """A loopback port that is ours and refuses connections until a server takes it."""
+    port = ReservedPort()
+    yield port
+    port.close()
 
 
 @pytest.fixture
 def smtp_server():
-    """A real SMTP server on loopback (aiosmtpd), stopped after the test."""
-    from aiosmtpd.controller import Controller
-
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    controller.handler_messages = handler.messages
-    yield controller
-    controller.stop()
+    """A real SMTP server on loopback (aiosmtpd), running; `.messages` holds what arrived."""
+    server = SmtpServer().start()
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -218,30 +266,23 @@ def smtp_app_config(smtp_server) -> dict:
 
 
 @pytest.fixture
-def mail_port():
-    """A port nothing listens on until the test calls `start_server()`: a mail server down."""
-    return free_port()
+def mail_server():
+    """A mail server that is down until the test calls `mail_server.start()`."""
+    server = SmtpServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def down_smtp_app_config(mail_port) -> dict:
-    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port, "MAIL_TIMEOUT": 5}
+def down_smtp_app_config(mail_server) -> dict:
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_server.port, "MAIL_TIMEOUT": 5}
 
 
 @pytest.fixture
-def start_server(mail_port):
-    """`handler = start_server()` brings the mail server up on `mail_port`, mid-test."""
-    from aiosmtpd.controller import Controller
-
-    controllers = []
-
-    def start():
-        handler = RecordingHandler()
-        controller = Controller(handler, hostname="127.0.0.1", port=mail_port)
-        controller.start()
-        controllers.append(controller)
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
+def redis_connection():
+    """The tests' own Redis database (REDIS_TEST_URL), emptied before and after; skips on a
+    laptop without Redis, fails in CI."""
+    connection = redis_database()
+    yield connection
+    connection.flushdb()
+    connection.close()
