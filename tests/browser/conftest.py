@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.support.services import cannot_run
 
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "vendor" / "axe.min.js"
@@ -42,16 +42,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _cannot_run(reason: str):
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: browser tests must run in CI)", pytrace=False)
-    pytest.skip(reason)
-
-
 def chromium_executable() -> str | None:
     candidates = [
         os.environ.get("CHROMIUM_PATH"),
@@ -70,10 +60,10 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _cannot_run("the playwright package is not installed")
+        cannot_run("the playwright package is not installed")
     executable = chromium_executable()
     if executable is None:
-        _cannot_run("no Chromium found (set CHROMIUM_PATH, or install chromium)")
+        cannot_run("no Chromium found (set CHROMIUM_PATH, or install chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         yield chromium
@@ -81,25 +71,25 @@ def browser():
 
 
 @pytest.fixture
-def live_server_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def live_server_url(live_server_port) -> str:
-    return f"http://127.0.0.1:{live_server_port}"
+def live_server_url(reserved_port) -> str:
+    return f"http://127.0.0.1:{reserved_port.port}"
 
 
 @pytest.fixture
 def app_config(smtp_app_config, live_server_url) -> dict:
-    """Mail really goes over SMTP, and links in it point at the live server."""
-    return {**smtp_app_config, "PUBLIC_BASE_URL": live_server_url}
+    """Mail really goes over SMTP, links in it point at the live server, and every form is
+    protected against cross-site requests, as in production: a form or an htmx request
+    that lacks its CSRF token fails here as it would for a customer."""
+    return {**smtp_app_config, "PUBLIC_BASE_URL": live_server_url, "WTF_CSRF_ENABLED": True}
 
 
 @pytest.fixture
-def live_server(app, live_server_port, live_server_url):
+def live_server(app, reserved_port, live_server_url):
     """The test app served over HTTP in a background thread; yields its base URL."""
-    server = make_server("127.0.0.1", live_server_port, app, threaded=True)
+    sock = reserved_port.hand_over()
+    sock.listen()
+    server = make_server("127.0.0.1", reserved_port.port, app, threaded=True, fd=sock.fileno())
+    sock.close()  # the server listens on its own duplicate of the socket
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield live_server_url

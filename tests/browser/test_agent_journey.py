@@ -72,7 +72,7 @@ def plain_texts(smtp_server, recipient: str) -> list[str]:
     """The plain-text bodies of every email sent to `recipient` so far."""
     return [
         received["message"].get_body(preferencelist=("plain",)).get_content()
-        for received in smtp_server.handler_messages
+        for received in smtp_server.messages
         if recipient in received["envelope"].rcpt_tos
     ]
 
@@ -80,7 +80,7 @@ def plain_texts(smtp_server, recipient: str) -> list[str]:
 def email_about(smtp_server, recipient: str, subject_start: str):
     """The email to `recipient` whose subject starts so. Mail goes out before the page that
     sent it answers, so by the time the browser shows the result the message is here."""
-    for received in smtp_server.handler_messages:
+    for received in smtp_server.messages:
         message = received["message"]
         if recipient in received["envelope"].rcpt_tos and message["Subject"].startswith(
             subject_start

@@ -49,7 +49,7 @@ def assert_accessible(page, name: str) -> None:
 def wait_for_email(smtp_server, recipient: str, timeout: float = 10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for received in smtp_server.handler_messages:
+        for received in smtp_server.messages:
             if recipient in received["envelope"].rcpt_tos:
                 return received["message"]
         time.sleep(0.05)
