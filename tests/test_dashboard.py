@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backoffice.dashboard import percent_words
+from backoffice.dashboard import percent_words, share_words
 from shared import charts, services
 from shared.dashboard import Period, Share, build_dashboard
 from shared.extensions import db
@@ -29,7 +29,7 @@ from shared.models import (
 )
 from shared.seed import seed_database
 from tests import factories
-from tests.test_portal_support import error_summary, field_block, text_of
+from tests.support.html import error_summary, field_block, text_of
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -218,8 +218,10 @@ def escalation(case, org, status, level, created):
 
 
 @pytest.fixture
-def known(org):
-    """Two teams (care: delivery and "something else"; billing: bills), with known outcomes."""
+def known(org, frozen_now):
+    """Two teams (care: delivery and "something else"; billing: bills), with known outcomes,
+    as they stand at NOW: the clock stops there for the whole test."""
+    frozen_now(NOW)
     care, bills = org.delivery, org.bills
     cases = {
         # Acknowledged in time, replied late, put right in time; rated 5; a promise kept.
@@ -364,22 +366,64 @@ def test_the_figures_of_a_seeded_data_set(app):
                                             team_id))
 
 
-def test_the_page_runs_the_same_number_of_statements_at_two_sizes(app, login_as, count_queries):
+def figures_on(page: str) -> dict:
+    """The period's figures as the page words them."""
+    raised = re.search(r"The ([\d,]+) cases? raised in the period changed owner [\d.]+ times"
+                       r" on average \(([\d,]+) hand-offs? in all\)", page)
+    kept = re.search(r"Kept within their time frames over the period: (.+?)\.", page)
+    promises = re.search(r"([\d,]+) of the ([\d,]+) promises? due in the period (?:was|were)"
+                         r" kept and ([\d,]+) broken", page)
+    rated = re.search(r"([\d,]+) customers? rated their case in the period", page)
+    return {
+        "raised, handed off": raised.groups(),
+        "kept": kept.group(1),
+        "promises kept, due, broken": promises.groups(),
+        "rated": rated.group(1),
+    }
+
+
+def figures_expected(expected: Expected) -> dict:
+    """The same figures from the plain-Python recount, in the page's words."""
+    shares = {measure: summed(expected.cells, measure) for measure in FRAMES}
+    return {
+        "raised, handed off": (f"{sum(expected.handoffs.values()):,}",
+                               f"{expected.handoff_total:,}"),
+        "kept": (f"{share_words(shares['acknowledge'], 'acknowledgements')},"
+                 f" {share_words(shares['first_response'], 'full replies')}"
+                 f" and {share_words(shares['resolve'], 'cases put right')}"),
+        "promises kept, due, broken": (f"{expected.promises['kept']:,}",
+                                       f"{expected.promises.total():,}",
+                                       f"{expected.promises['broken']:,}"),
+        "rated": f"{expected.ratings.total():,}",
+    }
+
+
+def test_the_page_runs_the_same_number_of_statements_at_two_sizes(app, login_as, count_queries,
+                                                                   frozen_now):
+    frozen_now(SEEDED_NOW)  # the seeded data spreads over the year before this moment
     seed_database(40, seed=3)
     manager = db.session.scalar(select(User).where(User.email == "morgan@example.com"))
     client = login_as(manager)
+    first, last = date(2025, 11, 23), date(2026, 11, 23)  # the longest period: 366 days
 
-    def statements_for_page():
+    def statements_and_figures():
         db.session.expire_all()
         with count_queries() as statements:
-            response = client.get("/staff/dashboard?start=2024-01-01&end=2024-12-31")
+            response = client.get(f"/staff/dashboard?start={first}&end={last}")
         assert response.status_code == 200
-        return len(statements)
+        expected = recount(first, last, SEEDED_NOW)
+        assert figures_on(text_of(response)) == figures_expected(expected)
+        return len(statements), expected
 
-    with_few = statements_for_page()
+    with_few, few = statements_and_figures()
     seed_database(260, seed=4, append=True)
-    with_many = statements_for_page()
+    with_many, many = statements_and_figures()
 
+    # The period holds the seeded data: every figure counts something, and more of it later.
+    assert 0 < sum(few.handoffs.values()) < sum(many.handoffs.values())
+    assert 0 < summed(few.cells, "resolve").counted < summed(many.cells, "resolve").counted
+    assert 0 < few.promises.total() < many.promises.total()
+    assert 0 < few.ratings.total() < many.ratings.total()
     assert with_many == with_few
     assert with_few <= 16
 
@@ -436,12 +480,10 @@ def test_the_page_shows_each_chart_with_its_numbers_as_a_table(org, known, login
     assert ("1 escalation is waiting for a decision. The oldest was requested on Monday"
             " 16 November, 12:00 UK time.") in text
     assert "1 more was proposed for cases at risk" in text
-    # The page counts up to the moment it is shown: recount for that moment.
-    expected = recount(date(2026, 11, 1), date(2026, 11, 18), datetime.now(UTC), org.care.id)
-    shares = [summed(expected.cells, measure, 0, org.care.id)
-              for measure in ("acknowledge", "first_response", "resolve", "update")]
-    cells = "".join(rf'\s*<td class="num">{re.escape(percent_words(share))}</td>'
-                    for share in shares)
+    # At NOW, Customer care acknowledged A in time, B late, H not at all; replied to A late and
+    # B not at all; put A right in time; and of B, E and H only E is not overdue an update.
+    shares = ("33 % (1 of 3)", "0 % (0 of 2)", "100 % (1 of 1)", "33 % (1 of 3)")
+    cells = "".join(rf'\s*<td class="num">{re.escape(share)}</td>' for share in shares)
     assert re.search(rf'<th scope="row">Customer care</th>{cells}', html)
     # The start date and team typed are kept in the form.
     assert 'value="2026-11-01"' in html
@@ -460,12 +502,26 @@ def test_the_page_says_so_in_words_when_there_is_nothing_to_show(org, login_as):
     assert "<svg" not in text
 
 
-def test_the_default_period_is_the_last_30_days(org, login_as):
-    html = login_as(org.manager).get("/staff/dashboard").get_data(as_text=True)
-    today = datetime.now(UTC).astimezone(LONDON).date()
+@pytest.mark.parametrize(
+    ("moment", "first", "last", "words"),
+    [
+        (datetime(2026, 11, 18, 10, 0, tzinfo=UTC), "2026-10-20", "2026-11-18",
+         "20 October 2026 to 18 November 2026 (30 days)"),
+        # Already 1 August in the UK.
+        (datetime(2026, 7, 31, 23, 30, tzinfo=UTC), "2026-07-03", "2026-08-01",
+         "3 July 2026 to 1 August 2026 (30 days)"),
+    ],
+)
+def test_the_default_period_is_the_last_30_days_in_uk_time(org, login_as, frozen_now, moment,
+                                                           first, last, words):
+    frozen_now(moment)
 
-    assert f'value="{today - timedelta(days=29):%Y-%m-%d}"' in html
-    assert f'value="{today:%Y-%m-%d}"' in html
+    response = login_as(org.manager).get("/staff/dashboard")
+    html = response.get_data(as_text=True)
+
+    assert f'id="start" name="start" type="date" value="{first}"' in html
+    assert f'id="end" name="end" type="date" value="{last}"' in html
+    assert f"Showing all teams, {words}." in text_of(response)
 
 
 @pytest.mark.parametrize(
