@@ -1,19 +1,22 @@
-"""Two managers deciding the same escalation at the same moment: exactly one decision stands,
-and the other manager is told what it was. Needs PostgreSQL, where the decisions really run
-at once; SQLite serialises every writer, so there is no race there to test."""
+"""Two people deciding the same escalation at the same moment: exactly one decision stands,
+and the other is told what it was. Needs PostgreSQL, where the decisions really run at once;
+SQLite serialises every writer, so there is no race there to test.
 
-import os
+Each race is made certain rather than left to timing: the first decision runs up to its commit
+and stops there with its locks taken; the second then starts, and the first commits only once
+PostgreSQL shows the second waiting on a lock the first holds. Each test asserts that wait."""
+
 import threading
-import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared import services
 from shared.extensions import db
 from shared.models import (
     Case,
+    CaseStatus,
     Escalation,
     EscalationLevel,
     EscalationStatus,
@@ -24,19 +27,17 @@ from shared.models import (
     User,
 )
 from shared.services import RuleViolation
+from shared.services import cases as case_actions
 from shared.services import escalations as escalation_actions
 from tests import factories
+from tests.support.html import text_of
+from tests.support.races import DEADLINE_SECONDS, is_waiting_on, wait_until
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-        reason="races between sessions need PostgreSQL (set TEST_DATABASE_URL): SQLite lets"
-        " only one writer in at a time, so there is no race to test there",
-    ),
-]
+# SQLite lets only one writer in at a time, so there is no race to test there.
+pytestmark = pytest.mark.postgres
 
 REASON = "The courier ignores us; a goodwill payment is above my limit."
+# Well inside the suite's PostgreSQL lock_timeout (15 s), so a wait never times out first.
 
 
 @pytest.fixture
@@ -52,112 +53,189 @@ def escalation(org):
     return pending
 
 
-def decide_at_once(app, escalation_id, decisions):
-    """Run each decision in a thread of its own (its own session and transaction), all
-    starting together; each holds its transaction open a moment before committing, so the
-    others really meet it. Returns what each one ended with."""
-    start = threading.Barrier(len(decisions))
-    outcomes = {}
+# --- Making the two overlap --------------------------------------------------------------------
 
-    def run(name, decide):
-        with app.app_context():
+
+class Overlap:
+    """Two units of work, each in a thread, app context and session of its own: "first" is
+    held at its commit, locks taken, until "second" is seen waiting on one of them."""
+
+    def __init__(self, app):
+        self.app = app
+        self.outcomes, self.errors = {}, {}
+        self.backends = {}  # thread name -> PostgreSQL backend of its current transaction
+        self.first_holds = threading.Event()
+        self.release = threading.Event()
+        self.second_waited_on_first = False
+
+    def run(self, first, second):
+        """Run both; returns {"first": what `first` returned, "second": ...}."""
+        event.listen(db.session, "after_begin", self._note_backend)
+        event.listen(db.session, "before_commit", self._hold_first)
+        threads = {name: threading.Thread(target=self._work, args=(name, work), name=name)
+                   for name, work in (("first", first), ("second", second))}
+        try:
+            threads["first"].start()
+            if wait_until(self.first_holds.is_set, threads["first"]):
+                threads["second"].start()
+                self.second_waited_on_first = wait_until(self._second_waits_on_first,
+                                                          threads["second"])
+        finally:
+            self.release.set()
+            for thread in threads.values():
+                if thread.ident is not None:
+                    thread.join(timeout=DEADLINE_SECONDS * 3)
+            event.remove(db.session, "before_commit", self._hold_first)
+            event.remove(db.session, "after_begin", self._note_backend)
+        assert not any(thread.is_alive() for thread in threads.values())
+        for error in self.errors.values():
+            raise error
+        assert self.first_holds.is_set(), f"the first never reached its commit: {self.outcomes}"
+        return self.outcomes
+
+    def _work(self, name, work):
+        with self.app.app_context():
             try:
-                escalation = db.session.get(Escalation, escalation_id)
-                version = escalation.version
-                start.wait(timeout=10)
-                decide(escalation, version)
-                time.sleep(0.3)
-                services.commit()
-                outcomes[name] = "decided"
-            except (RuleViolation, StaleDataError) as conflict:
-                services.rollback()
-                outcomes[name] = getattr(conflict, "message", str(conflict))
+                self.outcomes[name] = work()
+            except Exception as error:  # not swallowed: run() raises it in the test's thread
+                self.errors[name] = error
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=item) for item in decisions.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    def _note_backend(self, session, transaction, connection):
+        name = threading.current_thread().name
+        if name in ("first", "second"):
+            self.backends[name] = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    def _hold_first(self, session):
+        if threading.current_thread().name == "first" and not self.first_holds.is_set():
+            self.first_holds.set()
+            self.release.wait(timeout=DEADLINE_SECONDS * 2)
+
+    def _second_waits_on_first(self) -> bool:
+        """Whether PostgreSQL shows the second waiting on a lock the first's backend holds."""
+        if "second" not in self.backends:
+            return False
+        return is_waiting_on(db.engine, self.backends["second"], self.backends["first"])
 
 
-def test_an_approval_and_a_rejection_at_once_leave_exactly_one_decision(app, org, escalation):
-    manager_id, head_id = org.manager.id, org.head.id
 
+def decision(escalation_id, decide):
+    """A unit of work that reads the escalation, decides it and commits; returns "decided", or
+    what the decider was told when the decision could not stand."""
+
+    def work():
+        try:
+            escalation = db.session.get(Escalation, escalation_id)
+            decide(escalation, escalation.version)
+            services.commit()
+            return "decided"
+        except (RuleViolation, StaleDataError) as conflict:
+            services.rollback()
+            return getattr(conflict, "message", str(conflict))
+
+    return work
+
+
+def approval(actor_id, *, new_owner_id=None, **choices):
     def approve(escalation, version):
+        new_owner = db.session.get(User, new_owner_id) if new_owner_id else None
         escalation_actions.approve_escalation(
-            escalation, actor=db.session.get(User, manager_id), note="Yes, go ahead.",
-            expected_version=version,
+            escalation, actor=db.session.get(User, actor_id), expected_version=version,
+            new_owner=new_owner, **choices,
         )
 
+    return approve
+
+
+def rejection(actor_id, note):
     def reject(escalation, version):
         escalation_actions.reject_escalation(
-            escalation, actor=db.session.get(User, head_id), note="No budget this month.",
-            expected_version=version,
+            escalation, actor=db.session.get(User, actor_id), note=note, expected_version=version
         )
 
-    outcomes = decide_at_once(app, escalation.id, {"approve": approve, "reject": reject})
+    return reject
 
-    assert sorted(outcomes.values()).count("decided") == 1, outcomes
-    db.session.expire_all()
-    decided = db.session.get(Escalation, escalation.id)
-    winner = "approve" if decided.status == EscalationStatus.APPROVED else "reject"
-    loser = "reject" if winner == "approve" else "approve"
-    assert outcomes[winner] == "decided"
-    # The one who lost is told who decided, and how.
-    expected = ("Morgan Lee already approved" if winner == "approve"
-                else "Harper Quinn already rejected")
-    assert expected in outcomes[loser], outcomes
 
-    # Only the decision that stands left a trace: one event, one message to the requester.
-    decision_events = db.session.scalar(
+def count_events(case_id, *kinds):
+    return db.session.scalar(
         select(func.count()).select_from(TimelineEvent).where(
-            TimelineEvent.case_id == decided.case_id,
-            TimelineEvent.kind.in_([EventKind.ESCALATION_APPROVED,
-                                    EventKind.ESCALATION_REJECTED]),
-            TimelineEvent.visibility == "internal",
+            TimelineEvent.case_id == case_id, TimelineEvent.kind.in_(kinds)
         )
     )
-    assert decision_events == 1
+
+
+# --- The races ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["approve", "reject"])
+def test_an_approval_and_a_rejection_at_once_leave_exactly_one_decision(app, org, escalation,
+                                                                       first):
+    decisions = {
+        "approve": decision(escalation.id, approval(org.manager.id, note="Yes, go ahead.")),
+        "reject": decision(escalation.id, rejection(org.head.id, "No budget this month.")),
+    }
+    second = "reject" if first == "approve" else "approve"
+
+    race = Overlap(app)
+    outcomes = race.run(decisions[first], decisions[second])
+
+    assert race.second_waited_on_first, "the second decision never waited on the first's lock"
+    assert outcomes["first"] == "decided"
+    db.session.expire_all()
+    decided = db.session.get(Escalation, escalation.id)
+    # The one who lost is told who decided, and how, in the winner's own words.
+    if first == "approve":
+        assert decided.status == EscalationStatus.APPROVED
+        assert outcomes["second"].startswith("Morgan Lee already approved this escalation on ")
+        assert outcomes["second"].endswith(": “Yes, go ahead.”.")
+    else:
+        assert decided.status == EscalationStatus.REJECTED
+        assert outcomes["second"].startswith("Harper Quinn already rejected this escalation on ")
+        assert outcomes["second"].endswith(": “No budget this month.”.")
+
+    # Only the decision that stands left a trace: one event, one message to the requester.
+    assert count_events(decided.case_id, EventKind.ESCALATION_APPROVED,
+                        EventKind.ESCALATION_REJECTED) == (2 if first == "approve" else 1)
     told = db.session.scalars(
-        select(Notification).where(Notification.kind == "escalation_decided")).all()
+        select(Notification.text).where(Notification.kind == "escalation_decided")).all()
     assert len(told) == 1
+    assert told[0].startswith("Morgan Lee approved" if first == "approve"
+                              else "Harper Quinn rejected")
     customer_escalated = db.session.scalars(
         select(OutgoingEmail).where(OutgoingEmail.kind == "case_escalated")).all()
-    assert len(customer_escalated) == (1 if winner == "approve" else 0)
+    assert len(customer_escalated) == (1 if first == "approve" else 0)
 
 
-def test_two_approvals_at_once_hand_the_case_over_once(app, org, escalation):
-    manager_id, head_id = org.manager.id, org.head.id
+@pytest.mark.parametrize("first", ["manager", "head"])
+def test_two_approvals_at_once_hand_the_case_over_once(app, org, escalation, first):
+    new_owners = {"manager": org.priya, "head": org.head}
+    deciders = {"manager": org.manager, "head": org.head}
+    decisions = {
+        name: decision(escalation.id, approval(
+            deciders[name].id, new_owner_id=new_owners[name].id, handoff_reason="Needs authority"))
+        for name in deciders
+    }
+    second = "head" if first == "manager" else "manager"
 
-    def approve_as(actor_id, new_owner_id):
-        def approve(escalation, version):
-            escalation_actions.approve_escalation(
-                escalation, actor=db.session.get(User, actor_id), expected_version=version,
-                new_owner=db.session.get(User, new_owner_id), handoff_reason="Needs authority",
-            )
-        return approve
+    race = Overlap(app)
+    outcomes = race.run(decisions[first], decisions[second])
 
-    outcomes = decide_at_once(app, escalation.id, {
-        "manager": approve_as(manager_id, org.priya.id),
-        "head": approve_as(head_id, head_id),
-    })
-
-    assert list(outcomes.values()).count("decided") == 1, outcomes
+    assert race.second_waited_on_first, "the second approval never waited on the first's lock"
+    assert outcomes["first"] == "decided"
+    assert outcomes["second"].startswith(
+        f"{deciders[first].name} already approved this escalation on ")
     db.session.expire_all()
     case = db.session.get(Escalation, escalation.id).case
+    assert case.owner_id == new_owners[first].id
     assert case.handoff_count == 1
-    assert db.session.scalar(
-        select(func.count()).select_from(TimelineEvent).where(
-            TimelineEvent.case_id == case.id, TimelineEvent.kind == EventKind.TRANSFERRED)
-    ) == 1
+    assert count_events(case.id, EventKind.TRANSFERRED) == 1
 
 
-def test_two_managers_posting_at_once_through_the_back_office(app, org, escalation):
-    """The same race through the routes: one redirect, one 409 that names the decision."""
+@pytest.mark.parametrize("first", ["manager", "head"])
+def test_two_managers_posting_at_once_through_the_back_office(app, org, escalation, first):
+    """The same race through the routes: one redirect, one 409 that names the decision and
+    keeps what the loser wrote."""
     clients = {name: app.test_client() for name in ("manager", "head")}
     for name, user in (("manager", org.manager), ("head", org.head)):
         with clients[name].session_transaction() as session:
@@ -170,77 +248,71 @@ def test_two_managers_posting_at_once_through_the_back_office(app, org, escalati
         "head": ("reject", {"reject-version": str(escalation.version),
                             "reject-note": "Not now: my own words, kept."}),
     }
-    start = threading.Barrier(2)
-    responses = {}
 
     def post(name):
         action, data = forms[name]
-        start.wait(timeout=10)
-        responses[name] = clients[name].post(f"/staff/approvals/{escalation.id}/{action}",
-                                             data=data)
+        return lambda: clients[name].post(f"/staff/approvals/{escalation.id}/{action}",
+                                          data=data)
 
-    threads = [threading.Thread(target=post, args=(name,)) for name in forms]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    second = "head" if first == "manager" else "manager"
+    race = Overlap(app)
+    responses = race.run(post(first), post(second))
 
-    statuses = sorted(response.status_code for response in responses.values())
-    assert statuses == [302, 409], {n: r.status_code for n, r in responses.items()}
-    [lost] = [r for r in responses.values() if r.status_code == 409]
-    assert "already" in lost.get_data(as_text=True)
+    assert race.second_waited_on_first, "the second post never waited on the first's lock"
+    assert responses["first"].status_code == 302
+    assert responses["first"].headers["Location"] == "/staff/approvals"
+    assert responses["second"].status_code == 409
+    lost = text_of(responses["second"])
+    if first == "manager":
+        assert "Morgan Lee already approved this escalation on " in lost
+        assert "Not now: my own words, kept." in lost
+        expected = EscalationStatus.APPROVED
+    else:
+        assert "Harper Quinn already rejected this escalation on " in lost
+        expected = EscalationStatus.REJECTED
     db.session.expire_all()
-    assert db.session.get(Escalation, escalation.id).status in (EscalationStatus.APPROVED,
-                                                               EscalationStatus.REJECTED)
+    assert db.session.get(Escalation, escalation.id).status == expected
 
 
 def test_two_requests_at_once_make_one_escalation(app, org):
     customer = factories.make_customer("alex@example.com", "Alex Carter")
     case = factories.case_owned_by(org.sam, org.delivery, customer=customer)
     services.commit()
-    case_id, people = case.id, {"owner": org.sam.id, "manager": org.manager.id}
-    start = threading.Barrier(2)
-    outcomes = {}
+    case_id = case.id
 
-    def ask(name):
-        with app.app_context():
+    def ask(actor_id):
+        def work():
             try:
-                case = db.session.get(Case, case_id)
-                actor = db.session.get(User, people[name])
-                start.wait(timeout=10)
                 escalation_actions.request_escalation(
-                    case, actor=actor, level=EscalationLevel.TEAM_MANAGER, reason=REASON,
-                    needs=["people"],
+                    db.session.get(Case, case_id), actor=db.session.get(User, actor_id),
+                    level=EscalationLevel.TEAM_MANAGER, reason=REASON, needs=["people"],
                 )
-                time.sleep(0.3)
                 services.commit()
-                outcomes[name] = "asked"
+                return "asked"
             except RuleViolation as refused:
                 services.rollback()
-                outcomes[name] = refused.message
-            finally:
-                db.session.remove()
+                return refused.message
 
-    threads = [threading.Thread(target=ask, args=(name,)) for name in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        return work
 
-    assert list(outcomes.values()).count("asked") == 1, outcomes
-    [refusal] = [words for words in outcomes.values() if words != "asked"]
-    assert "already asked for an escalation" in refusal
-    assert db.session.scalar(
-        select(func.count()).select_from(Escalation).where(Escalation.case_id == case_id)
-    ) == 1
+    race = Overlap(app)
+    outcomes = race.run(ask(org.sam.id), ask(org.manager.id))
+
+    assert race.second_waited_on_first, "the second request never waited on the first's lock"
+    assert outcomes["first"] == "asked"
+    assert outcomes["second"].startswith("Sam Taylor already asked for an escalation on ")
+    assert outcomes["second"].endswith("; it is waiting for a decision.")
+    requested_by = db.session.scalars(
+        select(Escalation.requested_by_id).where(Escalation.case_id == case_id)).all()
+    assert requested_by == [org.sam.id]
 
 
+@pytest.mark.parametrize("first", ["resolve", "approve"])
 def test_resolving_while_a_manager_approves_a_hand_over_leaves_one_outcome(app, org,
-                                                                          escalation):
+                                                                          escalation, first):
     """Resolving withdraws the open request; a manager approving it at the same moment takes
-    the case over. Either may win, neither deadlocks the other, and the loser is told."""
-    from shared.services import cases as case_actions
-
+    the case over. Whichever comes first stands, neither deadlocks the other, and the other
+    is refused."""
     sam_id, manager_id = org.sam.id, org.manager.id
 
     def resolve(escalation, version):
@@ -248,24 +320,29 @@ def test_resolving_while_a_manager_approves_a_hand_over_leaves_one_outcome(app, 
             escalation.case, actor=db.session.get(User, sam_id), resolution="Refunded in full."
         )
 
-    def approve(escalation, version):
-        manager = db.session.get(User, manager_id)
-        escalation_actions.approve_escalation(
-            escalation, actor=manager, note="I take it.", expected_version=version,
-            new_owner=manager, handoff_reason="Needs a manager's authority.",
-        )
+    approve = approval(manager_id, note="I take it.", new_owner_id=manager_id,
+                       handoff_reason="Needs a manager's authority.")
+    decisions = {"resolve": decision(escalation.id, resolve),
+                 "approve": decision(escalation.id, approve)}
+    second = "approve" if first == "resolve" else "resolve"
 
-    outcomes = decide_at_once(app, escalation.id, {"resolve": resolve, "approve": approve})
+    race = Overlap(app)
+    outcomes = race.run(decisions[first], decisions[second])
 
-    assert set(outcomes) == {"resolve", "approve"}, outcomes
-    assert list(outcomes.values()).count("decided") == 1, outcomes
+    assert race.second_waited_on_first, f"{second} never waited on the lock {first} held"
+    assert outcomes["first"] == "decided"
     db.session.expire_all()
     decided = db.session.get(Escalation, escalation.id)
     case = db.session.get(Case, decided.case_id)
-    if outcomes["resolve"] == "decided":
+    if first == "resolve":
         assert decided.status == EscalationStatus.WITHDRAWN
-        assert (case.status, case.owner_id) == ("resolved", sam_id)
-        assert "Sam Taylor already withdrew this escalation" in outcomes["approve"]
+        assert (case.status, case.owner_id) == (CaseStatus.RESOLVED, sam_id)
+        assert outcomes["second"].startswith("Sam Taylor already withdrew this escalation on ")
+        assert count_events(case.id, EventKind.ESCALATION_APPROVED, EventKind.TRANSFERRED) == 0
     else:
         assert decided.status == EscalationStatus.APPROVED
         assert case.is_open and case.owner_id == manager_id
+        # The case changed under the resolution: its save is refused, nothing of it stays.
+        assert outcomes["second"].startswith("UPDATE statement on table 'cases' expected to "
+                                             "update 1 row(s); 0 were matched.")
+        assert count_events(case.id, EventKind.RESOLVED, EventKind.ESCALATION_WITHDRAWN) == 0

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared import services, sweep
 from shared.extensions import db
@@ -23,6 +23,8 @@ from shared.models import (
 )
 from shared.sweep import run_sweep
 from tests import factories
+from tests.support.races import DEADLINE_SECONDS, is_waiting_on, wait_until
+from tests.support.services import REDIS_TEST_URL
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -446,7 +448,7 @@ def test_a_failing_sweep_job_is_logged_and_the_schedule_goes_on(app, monkeypatch
 class TestAnIntervalOfZero:
     @pytest.fixture
     def app_config(self):
-        return {"SWEEP_INTERVAL_SECONDS": 0, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+        return {"SWEEP_INTERVAL_SECONDS": 0, "REDIS_URL": REDIS_TEST_URL}
 
     def test_is_refused_rather_than_sweeping_in_a_tight_loop(self, app):
         result = app.test_cli_runner().invoke(args=["schedule-sweep"])
@@ -483,62 +485,127 @@ def test_the_in_process_sweep_runs_in_a_thread_until_stopped(app, org):
 
 # --- Two sweeps at once ------------------------------------------------------------------------
 
+# Claims a sweep makes at most in the test below: escalations, update reminders, promises.
+TURNS = 3
+# How long the test waits for either sweep: well inside the suite's PostgreSQL lock_timeout.
 
-def test_two_sweeps_at_once_remind_and_propose_once_per_case(app, org):
+
+class TakingTurns:
+    """Two sweeps, "first" and "second", each in a thread and session of its own, made to meet
+    at every claim of marks: the first claims a batch and keeps its marks uncommitted until the
+    second, having read the same candidates, comes to claim them too. On PostgreSQL the first
+    commits only once the second is seen waiting on its marks; SQLite cannot show a waiting
+    writer, so there the first commits as the second starts its claim, and the second's
+    INSERT waits for SQLite's write lock or finds the first's marks already committed."""
+
+    def __init__(self, app):
+        self.app = app
+        self.real_claim = sweep._claim
+        self.claims = {"first": [], "second": []}  # (marks asked for, marks got) per claim
+        self.second_waited = []  # per turn, on PostgreSQL: seen waiting on the first's marks
+        self.backends = {}
+        self.first_holds = [threading.Event() for _ in range(TURNS)]
+        self.second_arrives = [threading.Event() for _ in range(TURNS)]
+        self.second_claimed = [threading.Event() for _ in range(TURNS)]
+        self.release = [threading.Event() for _ in range(TURNS)]
+        self.reports, self.errors = {}, {}
+
+    def claim(self, keys):
+        keys = list(keys)
+        name = threading.current_thread().name
+        turn = len(self.claims[name])
+        if name == "first" and turn > 0:
+            # Not before the second has had its last turn: SQLite's waiting writer polls for
+            # the lock, so the first could take it again and starve the second until SQLite
+            # refuses it ("database is locked") after its busy timeout.
+            self.second_claimed[turn - 1].wait(timeout=DEADLINE_SECONDS)
+        if name == "second":
+            # Only once the first holds this turn's marks: the candidates were read before.
+            self.first_holds[turn].wait(timeout=DEADLINE_SECONDS)
+            self.backends["second"] = self._backend()
+            self.second_arrives[turn].set()
+        try:
+            claimed = self.real_claim(keys)
+        finally:
+            if name == "second":
+                self.second_claimed[turn].set()
+        self.claims[name].append((len(set(keys)), len(claimed)))
+        if name == "first":
+            self.backends["first"] = self._backend()
+            self.first_holds[turn].set()
+            self.release[turn].wait(timeout=DEADLINE_SECONDS * 2)
+        return claimed
+
+    def run(self, now):
+        threads = [threading.Thread(target=self._sweep, args=(now,), name=name)
+                   for name in ("first", "second")]
+        try:
+            for thread in threads:
+                thread.start()
+            for turn in range(TURNS):
+                if not wait_until(self.first_holds[turn].is_set, threads[0]):
+                    break  # the first has nothing more to claim
+                wait_until(self.second_arrives[turn].is_set, threads[1])
+                if db.engine.dialect.name == "postgresql":
+                    self.second_waited.append(wait_until(self._second_waits_on_first,
+                                                          threads[1]))
+                self.release[turn].set()
+        finally:
+            for event in self.release:
+                event.set()
+            for thread in threads:
+                thread.join(timeout=DEADLINE_SECONDS * 3)
+        assert not any(thread.is_alive() for thread in threads)
+        for error in self.errors.values():
+            raise error
+        return self.reports
+
+    def _sweep(self, now):
+        name = threading.current_thread().name
+        with self.app.app_context():
+            try:
+                self.reports[name] = run_sweep(now=now)
+            except Exception as error:  # not swallowed: run() raises it in the test's thread
+                self.errors[name] = error
+            finally:
+                db.session.remove()
+
+    def _backend(self):
+        if db.engine.dialect.name != "postgresql":
+            return None
+        return db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    def _second_waits_on_first(self) -> bool:
+        return is_waiting_on(db.engine, self.backends["second"], self.backends["first"])
+
+
+
+def test_two_sweeps_at_once_remind_and_propose_once_per_case(app, org, monkeypatch):
     cases = [quiet_case(org, acknowledged_at=None,
                         acknowledge_due_at=WEDNESDAY_10 - timedelta(hours=2),
                         next_update_due_at=WEDNESDAY_10 - timedelta(hours=1))
              for _ in range(30)]
     services.commit()
     case_ids = {c.id for c in cases}
-    start = threading.Barrier(2)
-    failures = []
+    turns = TakingTurns(app)
+    monkeypatch.setattr(sweep, "_claim", turns.claim)
 
-    def sweep_in_its_own_context():
-        with app.app_context():
-            try:
-                start.wait()
-                run_sweep(now=WEDNESDAY_10)
-            except Exception as error:  # SQLite may refuse the second writer outright
-                failures.append(error)
-                services.rollback()
-            finally:
-                db.session.remove()
+    reports = turns.run(WEDNESDAY_10)
 
-    threads = [threading.Thread(target=sweep_in_its_own_context) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    if db.engine.dialect.name == "postgresql":
+        assert turns.second_waited == [True, True], "the second never waited on the first"
+    # Each time the second read the same 30 cases as due while the first held them, asked
+    # for their marks, and got none: the first, whose marks they were, did the work.
+    assert turns.claims == {"first": [(30, 30), (30, 30)], "second": [(30, 0), (30, 0)]}
+    done = {name: (report.escalations_proposed, report.update_reminders)
+            for name, report in reports.items()}
+    assert done == {"first": (30, 30), "second": (0, 0)}
     reminded = [n.case_id for n in notifications("update_overdue")]
     proposed = db.session.scalars(select(Escalation.case_id)).all()
-    for done in (reminded, proposed):
-        assert len(done) == len(set(done))  # never twice
-    if db.engine.dialect.name == "postgresql":
-        assert failures == []
-        assert set(reminded) == set(proposed) == case_ids
-    else:
-        assert len(failures) <= 1
-        if not failures:
-            assert set(reminded) == set(proposed) == case_ids
+    assert sorted(reminded) == sorted(proposed) == sorted(case_ids)
 
 
 # --- RQ ----------------------------------------------------------------------------------------
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
-
-
-def _redis_or_skip():
-    redis = pytest.importorskip("redis", reason="the redis package is not installed")
-    pytest.importorskip("rq", reason="the rq package is not installed")
-    connection = redis.Redis.from_url(REDIS_TEST_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"Redis is not reachable at {REDIS_TEST_URL}")
-    return connection
-
 
 class TestOnRQ:
     @pytest.fixture
@@ -546,11 +613,8 @@ class TestOnRQ:
         return {"REDIS_URL": REDIS_TEST_URL, "SWEEP_INTERVAL_SECONDS": 1}
 
     @pytest.fixture
-    def redis(self):
-        connection = _redis_or_skip()
-        connection.flushdb()
-        yield connection
-        connection.flushdb()
+    def redis(self, redis_connection):
+        return redis_connection
 
     def test_schedule_sweep_enqueues_a_repeating_job_that_a_worker_runs(self, app, org, redis):
         from rq import Queue, SimpleWorker
