@@ -1,10 +1,9 @@
 """Searching cases by reference, customer email or words, on SQLite FTS5 and PostgreSQL."""
 
-import uuid
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select
 
 from shared import queues
 from shared.app import create_app
@@ -12,7 +11,7 @@ from shared.extensions import db
 from shared.models import Case, CaseStatus
 from shared.search import FTS_OBJECT_NAMES, fts5_query, search_parameters
 from tests import factories
-from tests.conftest import POSTGRES_URL
+from tests.support.services import empty_database
 
 
 def found(term, key="all", user=None, org=None) -> set[str]:
@@ -208,28 +207,17 @@ def test_word_searches_page_newest_first_through_every_match_with_filters(org):
 @pytest.fixture
 def migrated_app(tmp_path):
     """An app on a database built by the migrations, not by create_all()."""
-    if POSTGRES_URL:
-        schema = f"amends_search_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url, options = POSTGRES_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
-    else:
-        url, options = f"sqlite:///{tmp_path / 'migrated.sqlite3'}", {}
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": options, "UPLOAD_FOLDER": str(tmp_path),
-        "MAIL_SERVER": None,
-    })
-    with app.app_context():
-        upgrade()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    if POSTGRES_URL:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database("amends_search", tmp_path) as (url, options):
+        app = create_app({
+            "TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options, "UPLOAD_FOLDER": str(tmp_path),
+            "MAIL_SERVER": None,
+        })
+        with app.app_context():
+            upgrade()
+            yield app
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_a_migrated_database_searches_words_and_keeps_the_index_in_step(migrated_app):
