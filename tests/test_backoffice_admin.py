@@ -13,6 +13,7 @@ from shared.models import Category, Team, TimelineEvent
 from shared.services import RuleViolation
 from shared.services import admin as admin_actions
 from tests import factories
+from tests.support.html import csrf_token_of, error_beside, input_value
 
 
 def admin_routes(org) -> list[tuple[str, str]]:
@@ -61,22 +62,6 @@ def admin_routes(org) -> list[tuple[str, str]]:
 
 def request(client, method, url, data=None):
     return client.open(url, method=method, data=data or {})
-
-
-def error_beside(page: str, field_id: str) -> str:
-    """The message shown beside a field (not the summary at the top)."""
-    match = re.search(rf'<p class="field__error" id="{re.escape(field_id)}-error">'
-                      r'<span class="visually-hidden">Error:</span> ([^<]*)</p>', page)
-    assert match, f"no message beside {field_id}"
-    return match.group(1)
-
-
-def input_value(page: str, field_id: str) -> str:
-    """What a text input shows: after a refusal, what the person typed."""
-    tag = re.search(rf'<input[^>]*\bid="{re.escape(field_id)}"[^>]*>', page)
-    assert tag, f"no input {field_id}"
-    value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return value.group(1) if value else ""
 
 
 # --- Who may open the admin pages -----------------------------------------------------------
@@ -410,12 +395,6 @@ class TestFormsCarryTheirToken:
     def app_config(self):
         return {"WTF_CSRF_ENABLED": True}
 
-    @staticmethod
-    def token_in(page: str, action: str) -> str:
-        form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
-        assert form, f"no form posting to {action}"
-        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.group(0)).group(1)
-
     def test_the_rename_form_and_the_deactivate_button_work(self, org, login_as):
         client = login_as(org.admin)
         team_page = client.get(f"/staff/admin/teams/{org.care.id}").get_data(as_text=True)
@@ -424,9 +403,9 @@ class TestFormsCarryTheirToken:
         deactivate = f"/staff/admin/staff/{org.sam.id}/deactivate"
 
         renamed = client.post(rename, data={"name": "Care",
-                                            "csrf_token": self.token_in(team_page, rename)})
+                                            "csrf_token": csrf_token_of(team_page, rename)})
         deactivated = client.post(deactivate,
-                                  data={"csrf_token": self.token_in(staff_page, deactivate)})
+                                  data={"csrf_token": csrf_token_of(staff_page, deactivate)})
 
         assert (renamed.status_code, deactivated.status_code) == (302, 302)
 

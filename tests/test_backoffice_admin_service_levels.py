@@ -1,6 +1,6 @@
 """Admin pages for what we promise: service levels and the business calendars they count in."""
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +11,7 @@ from shared.models import Calendar, Holiday, Priority, ServiceLevel, WorkingHour
 from shared.services import RuleViolation
 from shared.services import admin as admin_actions
 from tests import factories
-from tests.test_backoffice_admin import error_beside, input_value
+from tests.support.html import error_beside, input_value
 
 STANDARD_ENTRY = {
     "acknowledge": ("2", "hours"),
@@ -37,6 +37,9 @@ def selected_unit(page: str, field_id: str) -> str:
     return options.split("<option selected value=\"")[1].split('"')[0]
 
 
+WEDNESDAY_18_NOVEMBER = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def calendar(org):
     return org.service_level.calendar
@@ -44,6 +47,14 @@ def calendar(org):
 
 @pytest.fixture
 def admin(org, login_as):
+    return login_as(org.admin)
+
+
+@pytest.fixture
+def admin_on_wednesday(frozen_now, org, login_as):
+    """The admin, signed in with the clock stopped at 10:00 on Wednesday 18 November 2026.
+    (Signed in after the clock is set: a session signed later than "now" is refused.)"""
+    frozen_now(WEDNESDAY_18_NOVEMBER)
     return login_as(org.admin)
 
 
@@ -206,15 +217,23 @@ def calendar_form(**overrides) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_calendars_are_listed_with_zone_hours_and_next_holiday(admin, calendar):
-    calendar.holidays.append(Holiday(day=date.today() + timedelta(days=3), name="Founders' Day"))
+def test_calendars_are_listed_with_zone_hours_and_next_holiday(
+    admin_on_wednesday, calendar, frozen_now
+):
+    admin = admin_on_wednesday
+    calendar.holidays.append(Holiday(day=date(2026, 11, 21), name="Founders' Day"))
     db.session.commit()
 
     page = admin.get("/staff/admin/calendars").get_data(as_text=True)
 
     assert "Europe/London (customers read “UK time”)" in page
     assert "09:00 to 17:00 UK time, Monday to Friday, except public holidays" in page
-    assert "Founders&#39; Day" in page
+    assert "Founders&#39; Day, Saturday 21 November 2026" in page  # before Christmas Day
+
+    frozen_now(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+    page = admin.get("/staff/admin/calendars").get_data(as_text=True)
+    assert "Christmas Day, Friday 25 December 2026" in page
+    assert "Founders&#39; Day" not in page
 
 
 def test_the_calendar_page_shows_its_hours(admin, calendar):
@@ -350,8 +369,9 @@ def test_a_calendar_name_must_be_unique(admin, calendar):
 # --- Holidays -------------------------------------------------------------------------------
 
 
-def test_holidays_are_listed_upcoming_first_then_the_past(admin, calendar):
-    today = date.today()
+def test_holidays_are_listed_upcoming_first_then_the_past(admin_on_wednesday, calendar):
+    admin = admin_on_wednesday
+    today = WEDNESDAY_18_NOVEMBER.date()
     calendar.holidays.clear()
     db.session.flush()
     calendar.holidays = [
@@ -367,8 +387,9 @@ def test_holidays_are_listed_upcoming_first_then_the_past(admin, calendar):
     assert page.index("Past holidays (1)") < page.index("Gone")
 
 
-def test_admin_adds_a_holiday(admin, calendar):
-    day = date.today() + timedelta(days=10)
+def test_admin_adds_a_holiday(admin_on_wednesday, calendar):
+    admin = admin_on_wednesday
+    day = date(2026, 11, 27)  # a working Friday, no holiday yet
     response = admin.post(f"/staff/admin/calendars/{calendar.id}/holidays",
                           data={"holiday-day": day.isoformat(), "holiday-name": "Staff day"})
 
@@ -411,16 +432,15 @@ def test_bad_holidays_are_refused_beside_the_field(admin, calendar, data, field,
 
 def test_admin_removes_a_holiday(admin, calendar):
     christmas = next(h for h in calendar.holidays if h.day == date(2026, 12, 25))
+    christmas_id = christmas.id
 
-    response = admin.post(
-        f"/staff/admin/calendars/{calendar.id}/holidays/{christmas.id}/remove"
-    )
+    response = admin.post(f"/staff/admin/calendars/{calendar.id}/holidays/{christmas_id}/remove")
 
     assert response.status_code == 302
     assert "Christmas Day (25 December 2026) is no longer a holiday." in admin.get(
         response.headers["Location"]
     ).get_data(as_text=True)
-    assert db.session.get(Holiday, christmas.id) is None
+    assert db.session.get(Holiday, christmas_id) is None
 
 
 def test_a_holiday_is_removed_only_through_its_own_calendar(admin, calendar):

@@ -23,7 +23,7 @@ from shared.services import RuleViolation
 from shared.services import admin as admin_actions
 from shared.tokens import SET_PASSWORD, make_link_token
 from tests import factories
-from tests.test_backoffice_admin import error_beside, input_value
+from tests.support.html import error_beside, input_value
 
 NEW_PASSWORD = "a long walk on the pier"
 LINK = re.compile(r"http://localhost(/staff/account/password/[A-Za-z0-9._-]+)")
@@ -154,7 +154,7 @@ class TestInvitationOverSmtp:
                                                              smtp_server):
         login_as(org.admin).post("/staff/admin/staff/new", data=new_staff_form(org))
 
-        [received] = smtp_server.handler_messages
+        [received] = smtp_server.messages
         message = received["message"]
         assert message["To"] == "kim@example.com"
         assert "back-office account" in message["Subject"]

@@ -2,7 +2,7 @@
 handing over, who may do which, and two staff saving the same case at once."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,26 +21,20 @@ from shared.models import (
 )
 from shared.services import cases as case_actions
 from shared.services import messages
-from shared.services.time_frames import next_update_due
 from tests import factories
-from tests.test_backoffice_case_page import hidden_value, page_url, signed_in_client
-from tests.test_portal_support import field_block, text_of, textarea_text
+from tests.support.html import field_block, hidden_value, text_of, textarea_text
+from tests.support.pages import page_url, signed_in_client
+from tests.support.timeline import events_of
 
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 UPDATE_TEXT = "We have asked the courier for their photos and will call you on Tuesday."
 NOTE_TEXT = "INTERNAL: courier has a history of crushed parcels; do not mention to customer."
 REASON = "Sam is on leave for two weeks from Monday."
 
 
 @pytest.fixture
-def case(org):
-    raised = factories.raise_case(org.delivery)
-    raised.owner = org.sam  # a known owner: Sam; Priya is a colleague who does not own it
-    services.commit()
-    return raised
-
-
-@pytest.fixture
 def owner(client, login_as, case):
+    """Sam, who owns `case`, signed in on `client`; Priya is a colleague who does not."""
     return login_as(case.owner)
 
 
@@ -53,12 +47,6 @@ def form_fields(case, **fields):
     ).first()
     return {"version": str(case.version), "seen_event_id": str(newest), **fields}
 
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-        .order_by(TimelineEvent.id)
-    ).all()
 
 
 def emails(kind=None):
@@ -134,7 +122,16 @@ def test_a_manager_covering_for_the_owner_can_write_to_the_customer(client, logi
 # --- Updates to the customer -----------------------------------------------------------------
 
 
-def test_an_update_is_emailed_and_restarts_the_update_clock(client, owner, org, case):
+@pytest.fixture
+def monday_morning(frozen_now):
+    """The clock stopped at 10:00 on Monday 23 November 2026, UK time (GMT, so UTC too).
+    Request it before `case` so that the case is raised then."""
+    return frozen_now(MONDAY_10AM)
+
+
+def test_an_update_is_emailed_and_restarts_the_update_clock(
+    monday_morning, client, owner, org, case
+):
     response = owner.post(page_url(case, "messages"),
                           data=form_fields(case, kind="update", body=UPDATE_TEXT))
 
@@ -145,8 +142,9 @@ def test_an_update_is_emailed_and_restarts_the_update_clock(client, owner, org, 
     db.session.refresh(case)
     # The first word to the customer acknowledges the case and is its first response.
     assert case.status == CaseStatus.ACKNOWLEDGED and case.acknowledged_at is not None
-    assert case.first_responded_at is not None
-    assert case.next_update_due_at == next_update_due(case, case.first_responded_at)
+    assert case.first_responded_at == MONDAY_10AM
+    # Every two working days (normal priority), 09:00 to 17:00: Wednesday at 10:00.
+    assert case.next_update_due_at == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
     [mail] = emails("case_update")
     assert mail.recipient == "alex@example.com"
@@ -158,19 +156,17 @@ def test_an_update_is_emailed_and_restarts_the_update_clock(client, owner, org, 
 
 
 def test_a_later_update_moves_the_next_update_but_not_the_first_response(
-    owner, case, monkeypatch
+    monday_morning, frozen_now, owner, case
 ):
     owner.post(page_url(case, "messages"), data=form_fields(case, kind="update", body="First."))
-    db.session.refresh(case)
-    first_response = case.first_responded_at
-    three_days_later = first_response + timedelta(days=3)
-    monkeypatch.setattr(messages, "utcnow", lambda: three_days_later)
+    frozen_now(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # Thursday
 
     owner.post(page_url(case, "messages"), data=form_fields(case, kind="update", body="Second."))
     db.session.refresh(case)
 
-    assert case.first_responded_at == first_response
-    assert case.next_update_due_at == next_update_due(case, three_days_later)
+    assert case.first_responded_at == MONDAY_10AM
+    # Two working days from Thursday 10:00, over the weekend: Monday 30 November at 10:00.
+    assert case.next_update_due_at == datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     assert len(emails("case_update")) == 2
 
 

@@ -3,7 +3,7 @@ business time, the timeline (internal events unmistakable), file downloads, htmx
 and a bounded number of SQL statements whatever the length of the timeline."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 
@@ -17,14 +17,15 @@ from shared.services import messages
 from shared.services.attachments import store_attachments
 from shared.services.timeline import record_event
 from tests import factories
-from tests.test_portal_support import text_of
+from tests.support.html import between, hidden_value, text_of
+from tests.support.pages import page_url
 
+MONDAY_10AM_LONDON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # GMT in November
 NOTE_TEXT = "Customer sounded upset; check the courier's photos first."
 HTMX_TIMELINE = {"HX-Request": "true", "HX-Target": "staff-timeline"}
 
 
-@pytest.fixture
-def case(org):
+def raise_alexs_case(org):
     raised = factories.raise_case(
         org.delivery,
         name="Alex Carter",
@@ -39,57 +40,50 @@ def case(org):
     return raised
 
 
-def page_url(case, action=""):
-    return f"/staff/cases/{case.reference}" + (f"/{action}" if action else "")
+@pytest.fixture
+def case_with_file(org):
+    """Alex's delivery complaint, raised through the portal with a file and a representative."""
+    return raise_alexs_case(org)
 
 
-def signed_in_client(app, user):
-    """A browser of its own for `user`: two staff can have the page open at once."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    return client
-
-
-def between(html: str, start_marker: str, end_marker: str) -> str:
-    start = html.index(start_marker)
-    return html[start: html.index(end_marker, start)]
-
-
-def hidden_value(html: str, name: str, form_action: str) -> str:
-    """A hidden field's value inside the form that posts to `form_action`."""
-    start = html.index(f'action="{form_action}"')
-    form = html[start: html.index("</form>", start)]
-    match = re.search(rf'<input name="{name}" type="hidden" value="([^"]*)">', form)
-    assert match, f"no hidden {name} in the form posting to {form_action}"
-    return match.group(1)
+def time_frames(html: str) -> dict[str, tuple[str, str, str]]:
+    """Each time frame on the page: label -> (due time, state, countdown), as a person reads
+    them."""
+    clocks = between(html, 'id="clocks-title"', "</header>")
+    return {
+        label: (due, state, countdown.strip())
+        for label, due, state, countdown in re.findall(
+            r'<p class="timeframe__label">([^<]+)</p>\s*<p class="timeframe__due">([^<]+)</p>'
+            r'\s*<p class="timeframe__state"><strong class="tag [^"]+">([^<]+)</strong>([^<]*)</p>',
+            clocks,
+        )
+    }
 
 
 # --- Who may open it -------------------------------------------------------------------------
 
 
-def test_signed_out_visitors_are_sent_to_the_staff_sign_in(client, case):
-    response = client.get(page_url(case))
+def test_signed_out_visitors_are_sent_to_the_staff_sign_in(client, case_with_file):
+    response = client.get(page_url(case_with_file))
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/staff/login?next=")
 
 
 def test_customers_cannot_open_the_staff_case_page_even_for_their_own_case(
-    client, login_as, case
+    client, login_as, case_with_file
 ):
-    login_as(case.customer)
-    assert client.get(page_url(case)).status_code == 403
+    login_as(case_with_file.customer)
+    assert client.get(page_url(case_with_file)).status_code == 403
     attachment = db.session.scalars(select(Attachment)).first()
-    assert client.get(page_url(case, f"files/{attachment.id}")).status_code == 403
+    assert client.get(page_url(case_with_file, f"files/{attachment.id}")).status_code == 403
 
 
 @pytest.mark.parametrize("who", ["sam", "priya", "jo", "manager", "admin"])
-def test_any_member_of_staff_can_read_any_case(client, login_as, org, case, who):
+def test_any_member_of_staff_can_read_any_case(client, login_as, org, case_with_file, who):
     login_as(getattr(org, who))
-    response = client.get(page_url(case))
+    response = client.get(page_url(case_with_file))
     assert response.status_code == 200
-    assert case.reference in response.get_data(as_text=True)
+    assert case_with_file.reference in response.get_data(as_text=True)
 
 
 def test_an_unknown_reference_is_not_found(client, login_as, org):
@@ -101,26 +95,26 @@ def test_an_unknown_reference_is_not_found(client, login_as, org):
 
 
 def test_the_header_says_who_complained_for_whom_and_who_looks_after_it(
-    client, login_as, org, case
+    client, login_as, org, case_with_file
 ):
     login_as(org.priya)
-    html = text_of(client.get(page_url(case)))
+    html = text_of(client.get(page_url(case_with_file)))
     header = between(html, 'class="case-header"', "</header>")
 
-    assert case.reference in header
+    assert case_with_file.reference in header
     assert "Alex Carter" in header and "alex@example.com" in header
     assert "Jamie Carter" in header and "Alex Carter is a relative" in header
-    assert f"{case.owner.name}" in header and "Customer care" in header
+    assert f"{case_with_file.owner.name}" in header and "Customer care" in header
     assert "new" in header and "Received" in header  # our status, and the customer's words
     assert "Normal" in header
     assert "Hand-offs" in header and "0" in header
 
 
 def test_the_page_reads_who_then_what_they_asked_then_the_timeline_then_the_composer(
-    client, login_as, org, case
+    client, login_as, org, case_with_file
 ):
-    login_as(case.owner)
-    html = text_of(client.get(page_url(case)))
+    login_as(case_with_file.owner)
+    html = text_of(client.get(page_url(case_with_file)))
 
     positions = [
         html.index('class="case-header"'),
@@ -137,24 +131,36 @@ def test_the_page_reads_who_then_what_they_asked_then_the_timeline_then_the_comp
 
 
 def test_each_time_frame_shows_its_due_time_countdown_and_state_in_words(
-    client, login_as, org, case
+    client, login_as, org, frozen_now
 ):
+    frozen_now(MONDAY_10AM_LONDON)
+    case = raise_alexs_case(org)  # normal priority, UK office hours 09:00 to 17:00
     login_as(case.owner)
-    html = text_of(client.get(page_url(case)))
-    clocks = between(html, 'id="clocks-title"', "</header>")
 
-    for label in ("Acknowledge", "First response", "Resolve", "Next update"):
-        assert label in clocks
-    assert "UK time" in clocks
-    assert "working" in clocks and "left" in clocks
-    assert re.search(r'class="tag tag--(on-track|at-risk)">(On track|At risk)</strong>', clocks)
+    assert time_frames(text_of(client.get(page_url(case)))) == {
+        "Acknowledge": ("Monday 23 November, 14:00 UK time", "At risk", "4 working hours left"),
+        "First response": ("Wednesday 25 November, 10:00 UK time", "On track",
+                           "2 working days left"),
+        "Resolve": ("Monday 7 December, 10:00 UK time", "On track", "10 working days left"),
+        "Next update": ("Monday 23 November, 14:00 UK time", "At risk", "4 working hours left"),
+    }
+
+    frozen_now(MONDAY_10AM_LONDON + timedelta(hours=3, minutes=30))
+    later = time_frames(text_of(client.get(page_url(case))))
+    assert later["Acknowledge"] == ("Monday 23 November, 14:00 UK time", "At risk",
+                                    "30 working minutes left")
+    assert later["Resolve"] == ("Monday 7 December, 10:00 UK time", "On track",
+                                "9 working days 4 hours left")
+
+    frozen_now(datetime(2026, 11, 23, 14, 1, tzinfo=UTC))
+    assert time_frames(text_of(client.get(page_url(case))))["Acknowledge"][1] == "Breached"
 
 
-def test_a_breached_time_frame_says_so_in_words_and_colour(client, login_as, org, case):
-    case.acknowledge_due_at = datetime(2025, 11, 3, 10, tzinfo=UTC)
+def test_a_breached_time_frame_says_so_in_words_and_colour(client, login_as, org, case_with_file):
+    case_with_file.acknowledge_due_at = datetime(2025, 11, 3, 10, tzinfo=UTC)
     services.commit()
-    login_as(case.owner)
-    html = text_of(client.get(page_url(case)))
+    login_as(case_with_file.owner)
+    html = text_of(client.get(page_url(case_with_file)))
     clocks = between(html, 'id="clocks-title"', "</header>")
 
     acknowledge = clocks[clocks.index("Acknowledge"): clocks.index("First response")]
@@ -164,7 +170,8 @@ def test_a_breached_time_frame_says_so_in_words_and_colour(client, login_as, org
 
 
 class TestClockStates:
-    """Countdowns in the case's calendar (09:00–17:00 UK, Monday to Friday)."""
+    """Countdowns in the case's calendar (09:00–17:00 UK, Monday to Friday). Only a case's
+    dates matter here, so the plain `case` will do."""
 
     MONDAY_10AM = datetime(2026, 11, 23, 10, tzinfo=UTC)  # UK time is UTC in November
 
@@ -216,12 +223,12 @@ class TestClockStates:
 
 
 def test_internal_events_are_unmistakable_and_say_the_customer_cannot_see_them(
-    client, login_as, org, case
+    client, login_as, org, case_with_file
 ):
-    messages.add_internal_note(case, actor=org.priya, body=NOTE_TEXT)
+    messages.add_internal_note(case_with_file, actor=org.priya, body=NOTE_TEXT)
     services.commit()
     login_as(org.sam)
-    html = text_of(client.get(page_url(case)))
+    html = text_of(client.get(page_url(case_with_file)))
 
     internal_events = re.findall(
         r'<li class="timeline__event timeline__event--internal" id="event-\d+">(.*?)</li>',
@@ -253,14 +260,15 @@ def test_slots_for_the_coordination_sections_sit_between_the_request_and_the_tim
 # --- Files -----------------------------------------------------------------------------------
 
 
-def test_staff_download_files_as_attachments_in_a_sandbox(client, login_as, org, case):
+def test_staff_download_files_as_attachments_in_a_sandbox(client, login_as, org, case_with_file):
     note = messages.add_internal_note(
-        case, actor=org.priya, body="Courier's photo", attachments=[factories.upload("van.png")]
+        case_with_file, actor=org.priya, body="Courier's photo",
+        attachments=[factories.upload("van.png")],
     )
     services.commit()
     login_as(org.jo)
     for attachment in db.session.scalars(select(Attachment).order_by(Attachment.id)):
-        response = client.get(page_url(case, f"files/{attachment.id}"))
+        response = client.get(page_url(case_with_file, f"files/{attachment.id}"))
         assert response.status_code == 200
         assert response.data == factories.PNG_BYTES
         assert response.headers["Content-Disposition"].startswith("attachment;")
@@ -269,34 +277,35 @@ def test_staff_download_files_as_attachments_in_a_sandbox(client, login_as, org,
     assert note.attachments[0].original_name == "van.png"
 
 
-def test_a_file_is_only_found_through_its_own_case(client, login_as, org, case):
+def test_a_file_is_only_found_through_its_own_case(client, login_as, org, case_with_file):
     other = factories.raise_case(org.delivery, email="someone@example.com")
     services.commit()
     login_as(org.sam)
     attachment = db.session.scalars(select(Attachment)).first()
     assert client.get(page_url(other, f"files/{attachment.id}")).status_code == 404
-    assert client.get(page_url(case, "files/99999")).status_code == 404
+    assert client.get(page_url(case_with_file, "files/99999")).status_code == 404
 
 
-def test_the_timeline_links_each_file_to_the_staff_download(client, login_as, org, case):
+def test_the_timeline_links_each_file_to_the_staff_download(client, login_as, org, case_with_file):
     login_as(org.sam)
-    html = text_of(client.get(page_url(case)))
+    html = text_of(client.get(page_url(case_with_file)))
     attachment = db.session.scalars(select(Attachment)).first()
     timeline = html[html.index('id="staff-timeline"'):]
-    assert f'href="/staff/cases/{case.reference}/files/{attachment.id}" download' in timeline
+    download = f'href="/staff/cases/{case_with_file.reference}/files/{attachment.id}" download'
+    assert download in timeline
 
 
 # --- htmx ------------------------------------------------------------------------------------
 
 
-def test_the_timeline_refreshes_itself_as_a_partial(client, login_as, org, case):
+def test_the_timeline_refreshes_itself_as_a_partial(client, login_as, org, case_with_file):
     login_as(org.sam)
-    page = text_of(client.get(page_url(case)))
+    page = text_of(client.get(page_url(case_with_file)))
     assert 'hx-trigger="every 30s"' in page
 
-    messages.add_internal_note(case, actor=org.priya, body=NOTE_TEXT)
+    messages.add_internal_note(case_with_file, actor=org.priya, body=NOTE_TEXT)
     services.commit()
-    response = client.get(page_url(case) + "?newest=1", headers=HTMX_TIMELINE)
+    response = client.get(page_url(case_with_file) + "?newest=1", headers=HTMX_TIMELINE)
 
     assert response.status_code == 200
     partial = text_of(response)
@@ -306,22 +315,22 @@ def test_the_timeline_refreshes_itself_as_a_partial(client, login_as, org, case)
     assert "HX-Request" in response.headers["Vary"]
 
 
-def test_an_unchanged_timeline_is_left_alone(client, login_as, org, case):
+def test_an_unchanged_timeline_is_left_alone(client, login_as, org, case_with_file):
     login_as(org.sam)
     newest = db.session.scalars(
-        select(TimelineEvent.id).where(TimelineEvent.case_id == case.id)
+        select(TimelineEvent.id).where(TimelineEvent.case_id == case_with_file.id)
         .order_by(TimelineEvent.id.desc())
     ).first()
-    response = client.get(page_url(case) + f"?newest={newest}", headers=HTMX_TIMELINE)
+    response = client.get(page_url(case_with_file) + f"?newest={newest}", headers=HTMX_TIMELINE)
     assert response.status_code == 204
 
 
 # --- Coordinators see the actions; others see why not ------------------------------------------
 
 
-def test_the_owner_sees_every_action_and_the_update_composer(client, login_as, org, case):
-    login_as(case.owner)
-    html = text_of(client.get(page_url(case)))
+def test_the_owner_sees_every_action_and_the_update_composer(client, login_as, org, case_with_file):
+    login_as(case_with_file.owner)
+    html = text_of(client.get(page_url(case_with_file)))
     for words in (
         "Send update to customer",
         "Add internal note",
@@ -334,36 +343,39 @@ def test_the_owner_sees_every_action_and_the_update_composer(client, login_as, o
         assert words in html, words
 
 
-def test_a_colleague_who_does_not_own_the_case_can_only_add_notes(client, login_as, org, case):
-    assert case.owner != org.priya
+def test_a_colleague_who_does_not_own_the_case_can_only_add_notes(
+    client, login_as, org, case_with_file
+):
+    assert case_with_file.owner != org.priya
     login_as(org.priya)
-    html = text_of(client.get(page_url(case)))
+    html = text_of(client.get(page_url(case_with_file)))
 
     assert "Add internal note" in html
     assert "Send update to customer" not in html
     assert "Resolve and tell the customer" not in html
-    assert f"Only {case.owner.name}, who looks after this case, or a manager" in html
+    assert f"Only {case_with_file.owner.name}, who looks after this case, or a manager" in html
 
 
-def test_a_manager_covering_for_the_owner_sees_the_actions(client, login_as, org, case):
+def test_a_manager_covering_for_the_owner_sees_the_actions(client, login_as, org, case_with_file):
     login_as(org.manager)
-    html = text_of(client.get(page_url(case)))
+    html = text_of(client.get(page_url(case_with_file)))
     assert "Send update to customer" in html
     assert "Hand over and tell the customer" in html
 
 
 def test_every_form_that_changes_the_case_carries_its_version_and_newest_event(
-    client, login_as, org, case
+    client, login_as, org, case_with_file
 ):
-    login_as(case.owner)
-    html = unescape(client.get(page_url(case)).get_data(as_text=True))
+    login_as(case_with_file.owner)
+    html = unescape(client.get(page_url(case_with_file)).get_data(as_text=True))
     newest = db.session.scalars(
-        select(TimelineEvent.id).where(TimelineEvent.case_id == case.id)
+        select(TimelineEvent.id).where(TimelineEvent.case_id == case_with_file.id)
         .order_by(TimelineEvent.id.desc())
     ).first()
     for action in ("messages", "acknowledge", "status", "priority", "resolve", "owner"):
-        assert hidden_value(html, "version", page_url(case, action)) == str(case.version)
-        assert hidden_value(html, "seen_event_id", page_url(case, action)) == str(newest)
+        form = page_url(case_with_file, action)
+        assert hidden_value(html, "version", form) == str(case_with_file.version)
+        assert hidden_value(html, "seen_event_id", form) == str(newest)
 
 
 # --- A bounded number of SQL statements --------------------------------------------------------

@@ -6,20 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shared import services
 from shared.extensions import db
 from shared.models import CaseViewer, utcnow
 from shared.services import presence
-from tests import factories
-from tests.test_backoffice_case_page import page_url, signed_in_client
-from tests.test_portal_support import text_of
-
-
-@pytest.fixture
-def case(org):
-    raised = factories.raise_case(org.delivery)
-    services.commit()
-    return raised
+from tests.support.html import text_of
+from tests.support.pages import page_url, signed_in_client
 
 
 @pytest.fixture

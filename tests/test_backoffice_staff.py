@@ -1,12 +1,14 @@
 """The staff back office: signing in, the agent's own open cases, and a bounded page."""
 
+import re
 import uuid
+from datetime import UTC, datetime, time
 
 import pytest
 
 from shared.demo import standard_service_level, uk_calendar
 from shared.extensions import db
-from shared.models import CaseStatus, Category
+from shared.models import Calendar, CaseStatus, Category, WorkingHours
 from shared.services import cases as case_actions
 from tests import factories
 
@@ -15,6 +17,26 @@ GENERIC_REFUSAL = "That email address and password do not match a staff account.
 
 def sign_in(client, email, password=factories.PASSWORD, query=""):
     return client.post(f"/staff/login{query}", data={"email": email, "password": password})
+
+
+def navigation_labels(page):
+    """The back office's areas in the header, in order."""
+    return [label.strip() for label in re.findall(
+        r'<a class="site-nav__link" href="[^"]*"(?: aria-current="page")?>([^<]+)', page)]
+
+
+def queue_counts(page):
+    """{queue's label: its count} from the list of queues beside the table."""
+    return {label: int(count) for label, count in re.findall(
+        r'<span>([^<]+)</span>\s*<span class="count">(\d+)', page)}
+
+
+def queue_rows(page):
+    """(reference, the next-due cell as read) of each row of the queue's table, in order."""
+    rows = re.findall(r'<tr><th scope="row"><a class="case-list__ref" href="[^"]*">([^<]+)</a>'
+                      r'</th>.*?<td>((?:(?!<td>).)*?)</td></tr>', page, re.S)
+    return [(reference, " ".join(re.sub(r"<[^>]+>", " ", due).split()))
+            for reference, due in rows]
 
 
 def cases_owned_by(org, owner, count, *, own_categories=False, **fields):
@@ -185,16 +207,66 @@ def test_home_says_so_when_the_agent_has_no_open_cases(org, login_as):
     assert "You have no open cases." in page
 
 
-def test_home_shows_the_due_dates_in_the_cases_calendar(org, login_as):
-    cases_owned_by(org, org.sam, 1)
+def test_home_shows_the_due_dates_in_the_cases_calendar(org, login_as, frozen_now):
+    # A summer Wednesday, 09:30 in London (BST) and 04:30 in New York (EDT): 08:30 UTC.
+    frozen_now(datetime(2026, 7, 15, 8, 30, tzinfo=UTC))
+    new_york = Calendar(name="New York office hours", timezone="America/New_York",
+                        zone_label="New York time")
+    new_york.hours = [WorkingHours(weekday=d, opens=time(9), closes=time(17)) for d in range(5)]
+    level = standard_service_level(new_york)
+    level.name = "Standard, New York"
+    orders = Category(name="US orders", default_team=org.care, service_level=level)
+    db.session.add(orders)
+    [in_london] = cases_owned_by(org, org.sam, 1)
+    in_new_york = factories.case_owned_by(org.sam, orders, email="pat@example.com",
+                                          name="Pat Doe")
+    db.session.commit()
+
     page = login_as(org.sam).get("/staff/").get_data(as_text=True)
-    assert "UK time" in page
-    assert "Alex Carter" in page
+
+    # Four working hours to acknowledge, each counted in the case's own calendar and shown
+    # in its zone: 13:30 London time (12:30 UTC); New York opens at 09:00, so 13:00 there.
+    assert queue_rows(page) == [
+        (in_london.reference, "Acknowledge by Wed 15 Jul, 13:30 UK time At risk"),
+        (in_new_york.reference, "Acknowledge by Wed 15 Jul, 13:00 New York time At risk"),
+    ]
 
 
-@pytest.mark.parametrize("who", ["sam", "manager", "admin"])
-def test_every_staff_role_can_open_the_home_page(org, login_as, who):
-    assert login_as(getattr(org, who)).get("/staff/").status_code == 200
+# What each role finds on its home page: the back office's areas it may use, and how many
+# cases wait in its own queues. Sam owns the one open case, of Morgan's team.
+HOME_BY_ROLE = {
+    "sam": (["Cases", "My tasks", "Notifications", "Saved replies"],
+            {"My cases": 1, "My team": 1}),
+    "manager": (["Cases", "My tasks", "Approvals", "Notifications", "Dashboard",
+                 "Saved replies"],
+                {"My cases": 0, "My team": 1}),
+    "admin": (["Cases", "My tasks", "Notifications", "Dashboard", "Saved replies", "Settings",
+               "Mailbox", "Outbox"],
+              {"My cases": 0, "My team": 0}),
+}
+
+
+@pytest.mark.parametrize("who", sorted(HOME_BY_ROLE))
+def test_every_staff_role_opens_its_own_home_page(org, login_as, who):
+    [case] = cases_owned_by(org, org.sam, 1)
+    person = getattr(org, who)
+    areas, own_counts = HOME_BY_ROLE[who]
+
+    response = login_as(person).get("/staff/")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'<h1 class="page-title">\s*My open cases\s*</h1>', page)
+    assert f"Sign out {person.first_name}" in page
+    assert navigation_labels(page) == areas
+    counts = queue_counts(page)
+    assert {name: counts[name] for name in own_counts} == own_counts
+    if who == "sam":
+        assert [reference for reference, _ in queue_rows(page)] == [case.reference]
+    else:  # Sam's case is not theirs: it is in no row of their own queue
+        assert queue_rows(page) == []
+        assert "You have no open cases." in page
+        assert case.reference not in page
 
 
 def test_a_signed_in_customer_gets_403_on_the_back_office(org, login_as):

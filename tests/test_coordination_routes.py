@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from shared import services
 from shared.extensions import db
@@ -12,7 +11,6 @@ from shared.models import (
     CaseStatus,
     EventKind,
     TaskStatus,
-    TimelineEvent,
     Understanding,
     utcnow,
 )
@@ -20,7 +18,8 @@ from shared.services import commitments as commitment_actions
 from shared.services import remedies as remedy_actions
 from shared.services import tasks as task_actions
 from tests import factories
-from tests.test_portal_support import error_summary, field_block, text_of, textarea_text
+from tests.support.html import error_summary, field_block, text_of, textarea_text
+from tests.support.timeline import events_of
 
 
 def local_input(case, hours_from_now: float) -> str:
@@ -30,11 +29,6 @@ def local_input(case, hours_from_now: float) -> str:
         "%Y-%m-%dT%H:%M"
     )
 
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-    ).all()
 
 
 def a_task(case, org, **fields):

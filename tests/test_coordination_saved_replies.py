@@ -9,7 +9,7 @@ from shared import services
 from shared.extensions import db
 from shared.models import SavedReply
 from tests import factories
-from tests.test_portal_support import error_summary, field_block, text_of, textarea_text
+from tests.support.html import error_summary, field_block, text_of, textarea_text
 
 HTMX = {"HX-Request": "true", "HX-Target": "composer-body"}
 
@@ -27,7 +27,9 @@ def reply(org):
 
 
 @pytest.fixture
-def case(org):
+def case_with_markup_in_name(org):
+    """Alex's delivery complaint, owned by Sam, from a customer whose name holds markup:
+    `Alex <b>Carter</b>`, to be shown as text wherever a saved reply fills it in."""
     customer = factories.make_customer("alex@example.com", "Alex <b>Carter</b>")
     owned = factories.case_owned_by(org.sam, org.delivery, customer=customer,
                                     name="Alex <b>Carter</b>")
@@ -59,13 +61,15 @@ def test_agents_read_the_list_but_cannot_change_it(login_as, org, reply):
     assert [r.title for r in replies()] == ["Refund on its way"]
 
 
-def test_customers_and_signed_out_people_never_reach_them(client, login_as, org, reply, case):
+def test_customers_and_signed_out_people_never_reach_them(
+    client, login_as, org, reply, case_with_markup_in_name
+):
     paths = ["/staff/saved-replies", "/staff/saved-replies/new",
              f"/staff/saved-replies/{reply.id}/edit",
-             f"/staff/cases/{case.reference}/saved-reply?saved_reply={reply.id}"]
+             f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply?saved_reply={reply.id}"]
     for path in paths:
         assert client.get(path).headers["Location"].startswith("/staff/login")
-    login_as(case.customer)
+    login_as(case_with_markup_in_name.customer)
     for path in paths:
         assert client.get(path).status_code == 403
     assert client.post(f"/staff/saved-replies/{reply.id}/delete").status_code == 403
@@ -122,10 +126,10 @@ def test_empty_fields_are_refused_with_messages(login_as, org, reply):
 
 
 def test_htmx_gets_the_composer_textarea_with_the_reply_below_what_was_typed(
-    login_as, org, reply, case
+    login_as, org, reply, case_with_markup_in_name
 ):
     response = login_as(org.priya).get(
-        f"/staff/cases/{case.reference}/saved-reply",
+        f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply",
         query_string={"saved_reply": reply.id, "body": "Thanks for your call.\n"},
         headers=HTMX,
     )
@@ -135,16 +139,19 @@ def test_htmx_gets_the_composer_textarea_with_the_reply_below_what_was_typed(
     assert re.match(r'\s*<textarea id="composer-body" name="body"', html)
     assert html.count("<textarea") == 1 and "<html" not in html
     assert textarea_text(text_of(response), "composer-body") == (
-        f"Thanks for your call.\n\nDear Alex <b>Carter</b>,\nyour refund for {case.reference}"
-        " is on its way. Sam Taylor\nKind regards {signature}"
+        "Thanks for your call.\n\nDear Alex <b>Carter</b>,\nyour refund for "
+        f"{case_with_markup_in_name.reference} is on its way. Sam Taylor\nKind regards "
+        "{signature}"
     )
     # The customer's words are text, never markup.
     assert "&lt;b&gt;Carter&lt;/b&gt;" in html and "<b>" not in html
 
 
-def test_without_javascript_the_filled_reply_is_shown_to_copy(login_as, org, reply, case):
+def test_without_javascript_the_filled_reply_is_shown_to_copy(
+    login_as, org, reply, case_with_markup_in_name
+):
     response = login_as(org.sam).get(
-        f"/staff/cases/{case.reference}/saved-reply",
+        f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply",
         query_string={"saved_reply": reply.id, "body": "", "kind": "update"},
     )
 
@@ -154,31 +161,33 @@ def test_without_javascript_the_filled_reply_is_shown_to_copy(login_as, org, rep
     assert textarea_text(html, "filled-reply").startswith("Dear Alex <b>Carter</b>,")
 
 
-def test_without_a_choice_the_typed_text_is_kept(login_as, org, reply, case):
+def test_without_a_choice_the_typed_text_is_kept(login_as, org, reply, case_with_markup_in_name):
     client = login_as(org.sam)
 
-    page = client.get(f"/staff/cases/{case.reference}/saved-reply",
+    page = client.get(f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply",
                       query_string={"saved_reply": "", "body": "My draft"})
     assert page.status_code == 422
     assert textarea_text(text_of(page), "filled-reply") == "My draft"
 
-    swap = client.get(f"/staff/cases/{case.reference}/saved-reply",
+    swap = client.get(f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply",
                       query_string={"saved_reply": "", "body": "My draft"}, headers=HTMX)
     assert textarea_text(text_of(swap), "composer-body") == "My draft"
 
 
-def test_an_unknown_saved_reply_is_not_found(login_as, org, case):
+def test_an_unknown_saved_reply_is_not_found(login_as, org, case_with_markup_in_name):
     response = login_as(org.sam).get(
-        f"/staff/cases/{case.reference}/saved-reply", query_string={"saved_reply": 999}
+        f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply",
+        query_string={"saved_reply": 999},
     )
     assert response.status_code == 404
 
 
-def test_the_picker_in_the_composer_inserts_with_or_without_javascript(login_as, org, reply,
-                                                                       case):
-    html = text_of(login_as(org.sam).get(f"/staff/cases/{case.reference}"))
+def test_the_picker_in_the_composer_inserts_with_or_without_javascript(
+    login_as, org, reply, case_with_markup_in_name
+):
+    html = text_of(login_as(org.sam).get(f"/staff/cases/{case_with_markup_in_name.reference}"))
 
-    fill_url = f"/staff/cases/{case.reference}/saved-reply"
+    fill_url = f"/staff/cases/{case_with_markup_in_name.reference}/saved-reply"
     picker = html[html.index('class="field saved-reply-picker"'):]
     picker = picker[: picker.index("</button>")]
     assert f'<option value="{reply.id}">Refund on its way</option>' in picker

@@ -19,7 +19,6 @@ from shared.models import (
     EventKind,
     OutgoingEmail,
     TaskStatus,
-    TimelineEvent,
     Understanding,
     Visibility,
     utcnow,
@@ -34,14 +33,7 @@ from shared.services import tasks as task_actions
 from shared.services import understanding as understanding_actions
 from shared.services.timeline import record_event
 from tests import factories
-
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-        .order_by(TimelineEvent.id)
-    ).all()
+from tests.support.timeline import events_of
 
 
 def emails_of(kind):

@@ -1,7 +1,7 @@
 """Delivery after the commit: every email arrives exactly once, through outages and workers.
 
 The outage test runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL. The RQ tests need
-the Redis at 127.0.0.1:6379 (they use database 13 and empty only that); without it they skip.
+Redis (REDIS_TEST_URL, a database of the tests' own); without it they skip, and fail in CI.
 """
 
 import threading
@@ -9,7 +9,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from shared import services
@@ -21,9 +20,8 @@ from shared.services import mail as mail_service
 from shared.services import tasks as task_actions
 from shared.services.mail import deliver_due, queue_email
 from tests import factories
-from tests.conftest import RecordingHandler, free_port
-
-REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+from tests.support.services import REDIS_TEST_URL
+from tests.support.smtp import RecordingHandler
 
 
 def all_emails() -> list[OutgoingEmail]:
@@ -51,30 +49,10 @@ def raise_through_portal(client, org, email):
     return db.session.scalars(select(Case).where(Case.contact_email == email)).one()
 
 
-class SwitchableSmtpServer:
-    """A loopback SMTP server on a fixed port that can be stopped and started again."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.handler = RecordingHandler()  # kept across restarts: one record of all arrivals
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
 @pytest.fixture
-def smtp():
-    server = SwitchableSmtpServer()
-    server.start()
-    yield server
-    server.stop()
+def smtp(smtp_server):
+    """The loopback mail server; the outage test stops and starts it again."""
+    return smtp_server
 
 
 @pytest.fixture
@@ -86,7 +64,7 @@ def app_config(smtp):
 
 
 def test_an_smtp_outage_loses_nothing_and_duplicates_nothing(
-    app, client, org, smtp, monkeypatch
+    app, client, org, smtp, frozen_now
 ):
     first = raise_through_portal(client, org, "alex@example.com")
     assert len(smtp.handler.messages) == 2  # the receipt and the owner's notification
@@ -115,8 +93,7 @@ def test_an_smtp_outage_loses_nothing_and_duplicates_nothing(
     # Nothing is due before its backoff has passed, even with the server back.
     assert app.test_cli_runner().invoke(args=["deliver-mail"]).output.startswith(
         "Delivered 0 ")
-    later = utcnow() + timedelta(minutes=2)
-    monkeypatch.setattr(mail_service, "utcnow", lambda: later)
+    frozen_now(utcnow() + timedelta(minutes=2))
     result = app.test_cli_runner().invoke(args=["deliver-mail"])
     again = app.test_cli_runner().invoke(args=["deliver-mail"])
 
@@ -135,10 +112,10 @@ def test_an_smtp_outage_loses_nothing_and_duplicates_nothing(
 
 class TestRedisUnreachable:
     @pytest.fixture
-    def app_config(self, smtp):
-        closed = free_port()  # nothing listens there
+    def app_config(self, smtp, reserved_port):
+        # The port is ours and nothing listens there: Redis is down.
         return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_TIMEOUT": 5,
-                "REDIS_URL": f"redis://127.0.0.1:{closed}/0"}
+                "REDIS_URL": f"redis://127.0.0.1:{reserved_port.port}/0"}
 
     def test_the_change_is_saved_and_the_mail_sent_by_the_retry(self, app, client, org, smtp):
         case = raise_through_portal(client, org, "alex@example.com")
@@ -187,25 +164,9 @@ def test_the_job_builds_its_own_app_context_outside_one(app, org, smtp, monkeypa
 # --- The RQ path, with a real Redis ------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_db():
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    connection = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except RedisError as error:
-        pytest.skip(f"needs Redis at 127.0.0.1:6379 for the RQ path: {error}")
-    connection.flushdb()  # database 13 only: the tests’ own
-    yield connection
-    connection.flushdb()
-    connection.close()
-
-
 class TestWithRedis:
     @pytest.fixture
-    def app_config(self, smtp, redis_db):
+    def app_config(self, smtp, redis_connection):
         return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_TIMEOUT": 5,
                 "REDIS_URL": REDIS_TEST_URL}
 

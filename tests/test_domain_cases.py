@@ -23,17 +23,6 @@ from tests import factories
 MONDAY_10AM_LONDON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # GMT in November
 
 
-@pytest.fixture
-def frozen_now(monkeypatch):
-    """Pin "now" for the services that stamp times, so due dates are exact."""
-
-    def freeze(moment):
-        for module in ("shared.services.cases", "shared.models.types"):
-            monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
-
-    return freeze
-
-
 class TestAutomaticAssignment:
     def test_new_case_goes_to_the_least_loaded_agent_of_the_categorys_team(self, app, org):
         first = factories.raise_case(org.delivery, email="a@example.com")

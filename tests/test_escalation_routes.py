@@ -20,7 +20,7 @@ from shared.models import (
 )
 from shared.services import escalations as escalation_actions
 from tests import factories
-from tests.test_portal_support import error_summary, field_block, text_of, textarea_text
+from tests.support.html import error_summary, field_block, text_of, textarea_text
 
 REASON = "Internal: the courier stonewalls us and a goodwill payment exceeds my limit."
 NOTE = "Internal note from the manager: Billing refunds today."

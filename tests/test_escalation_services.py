@@ -17,7 +17,6 @@ from shared.models import (
     OutgoingEmail,
     Priority,
     Task,
-    TimelineEvent,
     Visibility,
 )
 from shared.services import RuleViolation, ownership
@@ -25,6 +24,7 @@ from shared.services import cases as case_actions
 from shared.services import escalations as escalation_actions
 from shared.services.escalations import TaskToGive
 from tests import factories
+from tests.support.timeline import events_of
 
 REASON = "The courier has ignored us for a week; we cannot fix this alone."
 NOTE = "Agreed: Billing refunds today and I take the case."
@@ -38,13 +38,6 @@ def request(case, actor, level=EscalationLevel.TEAM_MANAGER, **fields):
     services.commit()
     return escalation
 
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-        .order_by(TimelineEvent.id)
-    ).all()
 
 
 def notifications_for(user, kind=None):

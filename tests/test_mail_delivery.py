@@ -103,14 +103,14 @@ def test_raising_a_complaint_emails_one_acknowledgement_to_the_customer(client, 
 
     assert response.status_code == 302
     case = only_case()
-    [received] = received_by(smtp_server.handler_messages, "alex@example.com")
+    [received] = received_by(smtp_server.messages, "alex@example.com")
     message = received["message"]
     assert "alex@example.com" in message["To"]
     assert case.reference in message["Subject"]
     # and its new owner hears of it once, in the app and by email
-    [to_owner] = received_by(smtp_server.handler_messages, case.owner.email)
+    [to_owner] = received_by(smtp_server.messages, case.owner.email)
     assert to_owner["message"]["Subject"] == f"A case is now yours: {case.reference}"
-    assert len(smtp_server.handler_messages) == 2
+    assert len(smtp_server.messages) == 2
 
 
 def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
@@ -118,7 +118,7 @@ def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
 ):
     raise_through_portal(client, org)
     case = only_case()
-    message = received_by(smtp_server.handler_messages, "alex@example.com")[0]["message"]
+    message = received_by(smtp_server.messages, "alex@example.com")[0]["message"]
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
 
@@ -136,7 +136,7 @@ def test_acknowledgement_text_and_html_carry_reference_owner_dates_and_link(
 def test_the_emailed_link_signs_the_customer_in_on_their_case(app, client, org, smtp_server):
     raise_through_portal(client, org)
     reference = only_case().reference
-    [received] = received_by(smtp_server.handler_messages, "alex@example.com")
+    [received] = received_by(smtp_server.messages, "alex@example.com")
     text = received["message"].get_body(("plain",)).get_content()
     path = SIGN_IN_LINK.search(text).group(1)
 
@@ -173,7 +173,7 @@ def test_a_service_refusing_the_action_sends_nothing(app, org, smtp_server):
     services.commit()
 
     assert outbox_count() == 0
-    assert smtp_server.handler_messages == []
+    assert smtp_server.messages == []
 
 
 def test_rolled_back_unit_of_work_leaves_no_outbox_row_and_sends_nothing(app, org, smtp_server):
@@ -184,7 +184,7 @@ def test_rolled_back_unit_of_work_leaves_no_outbox_row_and_sends_nothing(app, or
     assert outbox_count() == 0
     assert db.session.scalar(select(func.count(Case.id))) == 0
     assert deliver_due() == 0
-    assert smtp_server.handler_messages == []
+    assert smtp_server.messages == []
 
 
 def test_queued_email_in_an_uncommitted_unit_of_work_is_never_sent(app, org, smtp_server):
@@ -193,7 +193,7 @@ def test_queued_email_in_an_uncommitted_unit_of_work_is_never_sent(app, org, smt
 
     assert deliver_due() == 0
     assert outbox_count() == 0
-    assert smtp_server.handler_messages == []
+    assert smtp_server.messages == []
 
 
 def test_email_queued_before_a_plain_rollback_is_not_sent_by_the_next_commit(
@@ -204,7 +204,7 @@ def test_email_queued_before_a_plain_rollback_is_not_sent_by_the_next_commit(
     services.commit()
 
     assert outbox_count() == 0
-    assert smtp_server.handler_messages == []
+    assert smtp_server.messages == []
 
 
 # --- The claim --------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_delivering_the_same_message_twice_sends_it_once(app, org, smtp_server):
 
     assert deliver([message_id]) == 1
     assert deliver([message_id]) == 0
-    assert len(smtp_server.handler_messages) == 1
+    assert len(smtp_server.messages) == 1
     assert only_email().status == EmailStatus.SENT
 
 
@@ -239,7 +239,7 @@ def test_two_workers_racing_for_one_message_send_it_once(app, org, smtp_server):
         thread.join(timeout=30)
 
     assert sorted(results) == [0, 1]
-    assert len(smtp_server.handler_messages) == 1
+    assert len(smtp_server.messages) == 1
     assert only_email().attempts == 1
 
 
@@ -267,16 +267,16 @@ class TestMailServerDown:
         assert "will be retried" in event.body
         assert email_events(case, EventKind.EMAIL_SENT) == []
 
-    def test_the_retry_is_not_due_at_once(self, client, org, start_server):
+    def test_the_retry_is_not_due_at_once(self, client, org, mail_server):
         raise_through_portal(client, org)
-        handler = start_server()
+        handler = mail_server.start().handler
 
         assert deliver_due() == 0
         assert handler.messages == []
 
-    def test_a_due_retry_sends_once_when_the_server_is_back(self, client, org, start_server):
+    def test_a_due_retry_sends_once_when_the_server_is_back(self, client, org, mail_server):
         raise_through_portal(client, org)
-        handler = start_server()
+        handler = mail_server.start().handler
         make_due(acknowledgement())
 
         assert deliver_due() == 1
@@ -334,4 +334,4 @@ def test_commit_delivers_what_the_unit_of_work_queued_and_forgets_it(app, org, s
     services.commit()
 
     assert mail_service.take_queued_ids() == []
-    assert len(smtp_server.handler_messages) == 1
+    assert len(smtp_server.messages) == 1

@@ -12,12 +12,15 @@ from shared.services import cases as case_actions
 from shared.services import tasks as task_actions
 from shared.services.notifications import PAGE_SIZE, notify
 from tests import factories
+from tests.support.html import csrf_token_of
 
 
 @pytest.fixture
-def case(org, customer):
+def case_without_notices(org, customer):
+    """Alex's delivery complaint, owned by Sam, with no notifications yet: each test starts
+    from none."""
     owned = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-    # Raising it notified whoever assignment chose first: start each test from no notices.
+    # Raising it notified whoever assignment chose first.
     db.session.execute(delete(Notification))
     services.commit()
     return owned
@@ -68,32 +71,33 @@ def test_a_new_complaint_notifies_the_owner_chosen_for_it(org, customer):
     assert "http://localhost/staff/notifications" in email.text_body
 
 
-def test_a_customer_reply_notifies_the_owner(org, case, customer):
-    case_actions.post_customer_reply(case, customer=customer, body="Any news on this?")
+def test_a_customer_reply_notifies_the_owner(org, case_without_notices, customer):
+    case_actions.post_customer_reply(case_without_notices, customer=customer,
+                                     body="Any news on this?")
     services.commit()
 
     [notification] = notifications_of(org.sam, "customer_replied")
-    assert notification.case_id == case.id
-    assert case.reference in notification.text
+    assert notification.case_id == case_without_notices.id
+    assert case_without_notices.reference in notification.text
     replied = [e for e in emails_to(org.sam) if e.subject.startswith("A customer replied")]
-    assert [e.subject for e in replied] == [f"A customer replied: {case.reference}"]
+    assert [e.subject for e in replied] == [f"A customer replied: {case_without_notices.reference}"]
 
 
-def test_a_refused_customer_reply_notifies_nobody(org, case, customer):
+def test_a_refused_customer_reply_notifies_nobody(org, case_without_notices, customer):
     with pytest.raises(services.RuleViolation):
-        case_actions.post_customer_reply(case, customer=customer, body="   ")
+        case_actions.post_customer_reply(case_without_notices, customer=customer, body="   ")
     services.rollback()
 
     assert notifications_of(org.sam, "customer_replied") == []
 
 
-def test_a_task_for_a_person_notifies_them_in_the_app_and_by_one_email(org, case):
-    task_actions.create_task(case, actor=org.sam, title="Refund the postage",
+def test_a_task_for_a_person_notifies_them_in_the_app_and_by_one_email(org, case_without_notices):
+    task_actions.create_task(case_without_notices, actor=org.sam, title="Refund the postage",
                              due_at=factories.in_hours(24), assignee=org.jo)
     services.commit()
 
     [notification] = notifications_of(org.jo, "task_assigned")
-    assert notification.case_id == case.id
+    assert notification.case_id == case_without_notices.id
     assert "Refund the postage" in notification.text
     assert "Sam Taylor" in notification.text
     [email] = emails_to(org.jo)  # one email, the task's own, not a second general one
@@ -101,9 +105,11 @@ def test_a_task_for_a_person_notifies_them_in_the_app_and_by_one_email(org, case
     assert "Refund the postage" in email.subject
 
 
-def test_a_task_for_a_team_notifies_each_active_member_but_not_its_author(org, case):
+def test_a_task_for_a_team_notifies_each_active_member_but_not_its_author(
+    org, case_without_notices
+):
     leaver = factories.make_user("lee@example.com", "Lee Gone", "agent", org.care, active=False)
-    task_actions.create_task(case, actor=org.sam, title="Check the depot camera",
+    task_actions.create_task(case_without_notices, actor=org.sam, title="Check the depot camera",
                              due_at=factories.in_hours(8), team=org.care)
     services.commit()
 
@@ -115,10 +121,10 @@ def test_a_task_for_a_team_notifies_each_active_member_but_not_its_author(org, c
     assert "the Customer care team" in notifications_of(org.priya, "task_assigned")[0].text
 
 
-def test_nobody_inactive_and_no_customer_is_notified(org, case, customer):
+def test_nobody_inactive_and_no_customer_is_notified(org, case_without_notices, customer):
     org.priya.active = False
-    assert notify(org.priya, "case_assigned", "Yours", case=case) is None
-    assert notify(customer, "case_assigned", "Yours", case=case) is None
+    assert notify(org.priya, "case_assigned", "Yours", case=case_without_notices) is None
+    assert notify(customer, "case_assigned", "Yours", case=case_without_notices) is None
     services.commit()
 
     assert notifications_of(org.priya) == [] and notifications_of(customer) == []
@@ -128,11 +134,11 @@ def test_nobody_inactive_and_no_customer_is_notified(org, case, customer):
 
 
 def test_the_list_shows_my_notifications_newest_first_with_unread_in_words(
-    org, case, login_as
+    org, case_without_notices, login_as
 ):
-    older, newer = some_notifications(org.sam, case, 2)
+    older, newer = some_notifications(org.sam, case_without_notices, 2)
     older.read_at = older.created_at
-    notify(org.priya, "customer_replied", "Priya's own notice", case=case)
+    notify(org.priya, "customer_replied", "Priya's own notice", case=case_without_notices)
     services.commit()
 
     page = login_as(org.sam).get("/staff/notifications").get_data(as_text=True)
@@ -146,8 +152,8 @@ def test_the_list_shows_my_notifications_newest_first_with_unread_in_words(
     assert f'href="/staff/notifications/{newer.id}/open"' in page
 
 
-def test_the_list_pages_by_keyset_without_gaps_or_repeats(org, case, login_as):
-    made = some_notifications(org.sam, case, PAGE_SIZE + 5)
+def test_the_list_pages_by_keyset_without_gaps_or_repeats(org, case_without_notices, login_as):
+    made = some_notifications(org.sam, case_without_notices, PAGE_SIZE + 5)
     client = login_as(org.sam)
 
     first = client.get("/staff/notifications").get_data(as_text=True)
@@ -164,7 +170,7 @@ def test_the_list_pages_by_keyset_without_gaps_or_repeats(org, case, login_as):
 
 
 def test_the_list_reads_the_same_number_of_queries_for_3_or_60_notifications(
-    org, case, login_as, count_queries
+    org, case_without_notices, login_as, count_queries
 ):
     client = login_as(org.sam)
 
@@ -174,27 +180,29 @@ def test_the_list_reads_the_same_number_of_queries_for_3_or_60_notifications(
             assert client.get("/staff/notifications").status_code == 200
         return len(seen)
 
-    some_notifications(org.sam, case, 3)
+    some_notifications(org.sam, case_without_notices, 3)
     few = statements()
-    some_notifications(org.sam, case, 57)
+    some_notifications(org.sam, case_without_notices, 57)
     many = statements()
 
     assert few == many
     assert many <= 5
 
 
-def test_opening_a_notification_marks_it_read_and_goes_to_its_case(org, case, login_as):
-    [notification] = some_notifications(org.sam, case, 1)
+def test_opening_a_notification_marks_it_read_and_goes_to_its_case(
+    org, case_without_notices, login_as
+):
+    [notification] = some_notifications(org.sam, case_without_notices, 1)
 
     response = login_as(org.sam).get(f"/staff/notifications/{notification.id}/open")
 
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/staff/cases/{case.reference}"
+    assert response.headers["Location"] == f"/staff/cases/{case_without_notices.reference}"
     assert unread_of(org.sam) == 0
 
 
-def test_marking_one_read_leaves_the_others_unread(org, case, login_as):
-    first, second = some_notifications(org.sam, case, 2)
+def test_marking_one_read_leaves_the_others_unread(org, case_without_notices, login_as):
+    first, second = some_notifications(org.sam, case_without_notices, 2)
 
     response = login_as(org.sam).post("/staff/notifications/read",
                                       data={"notification_id": first.id})
@@ -205,9 +213,9 @@ def test_marking_one_read_leaves_the_others_unread(org, case, login_as):
     assert first.read_at is not None and second.read_at is None
 
 
-def test_mark_all_read_marks_only_mine(org, case, login_as):
-    some_notifications(org.sam, case, 3)
-    some_notifications(org.priya, case, 2)
+def test_mark_all_read_marks_only_mine(org, case_without_notices, login_as):
+    some_notifications(org.sam, case_without_notices, 3)
+    some_notifications(org.priya, case_without_notices, 2)
 
     response = login_as(org.sam).post("/staff/notifications/read-all")
 
@@ -218,11 +226,13 @@ def test_mark_all_read_marks_only_mine(org, case, login_as):
 # --- The count in the header ------------------------------------------------------------------
 
 
-def test_every_staff_page_shows_my_unread_count_with_a_link_and_a_poll(org, case, login_as):
-    some_notifications(org.sam, case, 3)
+def test_every_staff_page_shows_my_unread_count_with_a_link_and_a_poll(
+    org, case_without_notices, login_as
+):
+    some_notifications(org.sam, case_without_notices, 3)
     client = login_as(org.sam)
 
-    for url in ("/staff/", "/staff/tasks", f"/staff/cases/{case.reference}"):
+    for url in ("/staff/", "/staff/tasks", f"/staff/cases/{case_without_notices.reference}"):
         page = client.get(url).get_data(as_text=True)
         header = page[page.index('<header'):page.index('</header>')]
         assert 'href="/staff/notifications"' in header, url
@@ -231,13 +241,13 @@ def test_every_staff_page_shows_my_unread_count_with_a_link_and_a_poll(org, case
         assert 'hx-trigger="every 30s"' in header
 
 
-def test_the_polled_count_follows_the_changes(org, case, login_as):
+def test_the_polled_count_follows_the_changes(org, case_without_notices, login_as):
     client = login_as(org.sam)
     htmx = {"HX-Request": "true"}
 
     assert "unread" not in client.get("/staff/notifications/count", headers=htmx).get_data(
         as_text=True)
-    some_notifications(org.sam, case, 2)
+    some_notifications(org.sam, case_without_notices, 2)
     response = client.get("/staff/notifications/count", headers=htmx)
 
     assert response.status_code == 200
@@ -263,8 +273,10 @@ def test_the_poll_stops_once_signed_out_instead_of_drawing_the_sign_in_page(app)
 # --- Nobody reads or marks anyone else's -------------------------------------------------------
 
 
-def test_someone_elses_notification_is_not_found_and_stays_unread(org, case, login_as):
-    [priyas] = some_notifications(org.priya, case, 1)
+def test_someone_elses_notification_is_not_found_and_stays_unread(
+    org, case_without_notices, login_as
+):
+    [priyas] = some_notifications(org.priya, case_without_notices, 1)
     client = login_as(org.sam)
 
     assert client.get(f"/staff/notifications/{priyas.id}/open").status_code == 404
@@ -275,8 +287,8 @@ def test_someone_elses_notification_is_not_found_and_stays_unread(org, case, log
     assert unread_of(org.priya) == 1
 
 
-def test_even_a_manager_cannot_open_an_agents_notification(org, case, login_as):
-    [sams] = some_notifications(org.sam, case, 1)
+def test_even_a_manager_cannot_open_an_agents_notification(org, case_without_notices, login_as):
+    [sams] = some_notifications(org.sam, case_without_notices, 1)
 
     client = login_as(org.manager)
 
@@ -308,8 +320,8 @@ class TestWithCsrf:
     def app_config(self):
         return {"WTF_CSRF_ENABLED": True}
 
-    def test_marking_read_without_a_token_is_refused(self, org, case, login_as):
-        [notification] = some_notifications(org.sam, case, 1)
+    def test_marking_read_without_a_token_is_refused(self, org, case_without_notices, login_as):
+        [notification] = some_notifications(org.sam, case_without_notices, 1)
         client = login_as(org.sam)
 
         assert client.post("/staff/notifications/read",
@@ -317,11 +329,11 @@ class TestWithCsrf:
         assert client.post("/staff/notifications/read-all").status_code == 400
         assert unread_of(org.sam) == 1
 
-    def test_the_tokens_on_the_list_are_accepted(self, org, case, login_as):
-        [notification] = some_notifications(org.sam, case, 1)
+    def test_the_tokens_on_the_list_are_accepted(self, org, case_without_notices, login_as):
+        [notification] = some_notifications(org.sam, case_without_notices, 1)
         client = login_as(org.sam)
         page = client.get("/staff/notifications").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token_of(page)
 
         response = client.post("/staff/notifications/read", data={
             "notification_id": notification.id, "csrf_token": token})
@@ -331,9 +343,9 @@ class TestWithCsrf:
 
 
 def test_mark_all_read_is_offered_while_the_only_unread_ones_are_on_older_pages(
-    org, case, login_as
+    org, case_without_notices, login_as
 ):
-    made = some_notifications(org.sam, case, PAGE_SIZE + 3)
+    made = some_notifications(org.sam, case_without_notices, PAGE_SIZE + 3)
     for notification in made[3:]:  # the newest page is all read; three older ones are not
         notification.read_at = notification.created_at
     services.commit()

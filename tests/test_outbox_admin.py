@@ -1,6 +1,5 @@
 """The admin outbox: email given up on or waiting, visible with its error, and retried."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -11,19 +10,13 @@ from shared.extensions import db
 from shared.models import EmailStatus, EventKind, OutgoingEmail, TimelineEvent, utcnow
 from shared.services.mail import MAX_ATTEMPTS, deliver_due, queue_email
 from tests import factories
+from tests.support.html import csrf_token_of
 
 
 @pytest.fixture
 def app_config(down_smtp_app_config):
+    """The mail server is down: `case`'s receipt, and its owner's notice, cannot be sent."""
     return down_smtp_app_config
-
-
-@pytest.fixture
-def case(org):
-    """A complaint whose receipt could not be sent (the mail server is down)."""
-    raised = factories.raise_case(org.delivery)
-    services.commit()
-    return raised
 
 
 def receipt_of(case) -> OutgoingEmail:
@@ -117,11 +110,11 @@ def test_the_outbox_is_in_the_admins_navigation_only(org, login_as):
 
 
 def test_retry_sends_a_given_up_message_once_the_server_is_back(
-    case, org, login_as, start_server
+    case, org, login_as, mail_server
 ):
     receipt = receipt_of(case)
     give_up_on(receipt)
-    handler = start_server()
+    handler = mail_server.start().handler
 
     response = login_as(org.admin).post("/staff/admin/outbox/retry",
                                         data={"email_id": receipt.id})
@@ -154,12 +147,12 @@ def test_a_retry_that_fails_again_is_given_up_at_once_and_says_so(case, org, log
     assert "could not be sent again" in page
 
 
-def test_a_waiting_message_can_be_hurried(case, org, login_as, start_server):
+def test_a_waiting_message_can_be_hurried(case, org, login_as, mail_server):
     notice = db.session.scalars(
         select(OutgoingEmail).where(OutgoingEmail.kind == "staff_notification")
     ).one()
     assert notice.next_attempt_at > utcnow()  # waiting for its backoff
-    handler = start_server()
+    handler = mail_server.start().handler
 
     login_as(org.admin).post("/staff/admin/outbox/retry", data={"email_id": notice.id})
 
@@ -168,8 +161,8 @@ def test_a_waiting_message_can_be_hurried(case, org, login_as, start_server):
     assert len(handler.messages) == 1
 
 
-def test_a_sent_message_is_not_sent_again(org, login_as, start_server):
-    handler = start_server()
+def test_a_sent_message_is_not_sent_again(org, login_as, mail_server):
+    handler = mail_server.start().handler
     message = queue_email("sign_in_link", "alex@example.com", "Your link to sign in",
                           customer_name="Alex", sign_in_url="http://localhost/sign-in/x",
                           max_age_days=14)
@@ -219,8 +212,8 @@ def test_customers_are_refused_and_visitors_sent_to_sign_in(case, org, app, logi
 
 class TestWithCsrf:
     @pytest.fixture
-    def app_config(self, mail_port):
-        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port, "MAIL_TIMEOUT": 5,
+    def app_config(self, mail_server):
+        return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_server.port, "MAIL_TIMEOUT": 5,
                 "WTF_CSRF_ENABLED": True}
 
     def test_a_retry_needs_the_pages_token(self, case, org, login_as):
@@ -233,7 +226,7 @@ class TestWithCsrf:
         assert receipt_of(case).attempts == MAX_ATTEMPTS
 
         page = client.get("/staff/admin/outbox").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token_of(page)
         response = client.post("/staff/admin/outbox/retry",
                                data={"email_id": receipt.id, "csrf_token": token})
         assert response.status_code == 302

@@ -13,18 +13,11 @@ from shared.models import OutgoingEmail, User
 from shared.services.cases import sign_in_url_for
 from shared.tokens import SET_PASSWORD, SIGN_IN, make_link_token
 from tests import factories
-from tests.test_portal_support import error_summary, text_of
+from tests.support.html import error_summary, text_of
 
 BASE = "http://localhost"
 NEW_PASSWORD = "purple kettle on a bicycle"
 WRONG_CREDENTIALS = "That email address and password do not match our records."
-
-
-@pytest.fixture
-def case(org, customer):
-    raised = factories.raise_case(org.delivery, customer=customer)
-    services.commit()
-    return raised
 
 
 def path_of(link: str) -> str:

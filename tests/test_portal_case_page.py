@@ -8,27 +8,21 @@ from sqlalchemy import select
 
 from shared import services
 from shared.extensions import db
-from shared.models import Attachment, CaseStatus, EventKind, TimelineEvent, Visibility, utcnow
+from shared.models import Attachment, CaseStatus, EventKind, Visibility, utcnow
 from shared.services import cases as case_actions
 from shared.services.timeline import record_event
 from tests import factories
-from tests.test_portal_support import (
+from tests.support.html import (
     error_summary,
     field_block,
     text_of,
     textarea_text,
 )
+from tests.support.timeline import events_of
 
 SECRET = "SECRET internal words"
 RESOLUTION = "We sent a replacement parcel by tracked courier and refunded the postage."
 HTMX_TIMELINE = {"HX-Request": "true", "HX-Target": "timeline"}
-
-
-@pytest.fixture
-def case(org, customer):
-    raised = factories.raise_case(org.delivery, customer=customer)
-    services.commit()
-    return raised
 
 
 @pytest.fixture
@@ -39,11 +33,6 @@ def signed_in(login_as, customer):
 def url(case, action=""):
     return f"/cases/{case.reference}" + (f"/{action}" if action else "")
 
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-    ).all()
 
 
 def resolve(case):

@@ -4,19 +4,19 @@ remedy, see our promises, and follow a merged case to the one that carries on.""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from shared import services
 from shared.clock import describe_due
 from shared.extensions import db
-from shared.models import EventKind, TimelineEvent, Understanding, utcnow
+from shared.models import EventKind, Understanding, utcnow
 from shared.services import commitments as commitment_actions
 from shared.services import merging
 from shared.services import remedies as remedy_actions
 from shared.services import tasks as task_actions
 from shared.services import understanding as understanding_actions
 from tests import factories
-from tests.test_portal_support import error_summary, field_block, text_of
+from tests.support.html import error_summary, field_block, text_of
+from tests.support.timeline import events_of
 
 PARAPHRASE = "Your parcel arrived crushed and you would like a replacement."
 
@@ -33,11 +33,6 @@ def proposed(case, org):
     services.commit()
     return case
 
-
-def events_of(case, kind):
-    return db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind)
-    ).all()
 
 
 def url(case, action=""):

@@ -10,7 +10,7 @@ from shared import services
 from shared.extensions import db
 from shared.models import Attachment, Case, EventKind, TimelineEvent
 from tests import factories
-from tests.test_portal_support import (
+from tests.support.html import (
     error_summary,
     field_block,
     text_of,

@@ -11,16 +11,9 @@ from shared.models import Attachment, OutgoingEmail
 from shared.services import cases as case_actions
 from shared.tokens import SET_PASSWORD, make_link_token
 from tests import factories
-from tests.test_portal_support import text_of
+from tests.support.html import csrf_token_of, text_of
 
 CSRF_REFUSAL = "This form has expired"
-
-
-@pytest.fixture
-def case(org, customer):
-    raised = factories.raise_case(org.delivery, customer=customer)
-    services.commit()
-    return raised
 
 
 def complaint(org, number=1):
@@ -36,12 +29,6 @@ def attach(case, upload):
     case_actions.post_customer_reply(case, customer=case.customer, body="A file for you.",
                                      attachments=[upload])
     services.commit()
-
-
-def csrf_token_of(page) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 # --- CSRF ------------------------------------------------------------------------------------
@@ -112,7 +99,7 @@ class TestCsrf:
         assert CSRF_REFUSAL in text_of(response)
 
     def test_the_token_from_the_form_is_accepted(self, client, org):
-        token = csrf_token_of(client.get("/complaints/new"))
+        token = csrf_token_of(client.get("/complaints/new").get_data(as_text=True))
 
         response = client.post("/complaints/new", data={**complaint(org), "csrf_token": token})
 
@@ -120,7 +107,7 @@ class TestCsrf:
 
     def test_the_inline_check_sends_the_page_token(self, client, org):
         page = client.get("/complaints/new")
-        token = csrf_token_of(page)
+        token = csrf_token_of(page.get_data(as_text=True))
 
         response = client.post("/complaints/new/check/email",
                                data={"email": "bad", "csrf_token": token},

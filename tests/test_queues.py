@@ -467,10 +467,11 @@ def test_the_home_page_is_my_cases_with_every_queue_and_its_count(org, login_as)
         assert f">{queue.label}</span>" in nav
 
 
-def test_each_row_shows_the_case_with_what_people_typed_escaped(org, login_as):
+def test_each_row_shows_the_case_with_what_people_typed_escaped(org, login_as, frozen_now):
+    frozen_now(NOW)  # the case's other time frames are FAR ahead of it
     case = make_case(org, org.priya, description="<b>Crushed</b> & late\nMore words",
                      priority=Priority.URGENT, email="a<b>@example.com",
-                     resolve_due_at=utcnow() - timedelta(hours=1))
+                     resolve_due_at=NOW - timedelta(hours=1))
     case.contact_name = "Kim <script>alert(1)</script>"
     org.priya.active = False
     db.session.commit()
@@ -505,9 +506,9 @@ def test_every_queue_opens_as_a_page(org, login_as, key):
 
 
 def test_rows_show_reference_link_customer_owner_and_the_next_time_frame_in_words(
-    org, login_as
+    org, login_as, frozen_now
 ):
-    now = utcnow()
+    now = frozen_now(NOW)  # the cases' other time frames are FAR ahead of it
     breached = make_case(org, description="Breached parcel", acknowledge_due_at=now - timedelta(
         hours=1))
     at_risk = make_case(org, description="Risky parcel", resolve_due_at=now + timedelta(minutes=30))
