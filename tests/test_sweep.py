@@ -487,7 +487,6 @@ def test_the_in_process_sweep_runs_in_a_thread_until_stopped(app, org):
 
 # Claims a sweep makes at most in the test below: escalations, update reminders, promises.
 TURNS = 3
-# How long the test waits for either sweep: well inside the suite's PostgreSQL lock_timeout.
 
 
 class TakingTurns:

@@ -4,6 +4,7 @@ import time
 
 from sqlalchemy import text
 
+# How long a test waits for either side: well inside the suite's PostgreSQL lock_timeout.
 DEADLINE_SECONDS = 10
 
 
