@@ -40,17 +40,14 @@ worker: install
 test: install
 	$(BIN)/python -m pytest
 
-# The date-sensitive tests (marked `dates`), each run in a process whose clock starts at one of
-# these moments: a Tuesday morning, the morning before the Christmas holidays, a minute before
-# the UK clocks go forward, and the last minute of a year. `AMENDS_TEST_NOW=... make test` runs
-# the whole suite at any moment.
+# The date-sensitive tests (marked `dates`), two runs at a time, each in a process whose clock
+# starts at one of these moments: a Tuesday morning, the morning before the Christmas holidays,
+# a minute before the UK clocks go forward, and the last minute of a year.
+# `AMENDS_TEST_NOW=... make test` runs the whole suite at any moment.
 ANY_DAY_MOMENTS ?= 2026-12-15T09:00Z 2026-12-23T09:00Z 2027-03-28T00:59Z 2027-12-31T23:59Z
 
 test-any-day: install
-	@for moment in $(ANY_DAY_MOMENTS); do \
-	  echo "== the date-sensitive tests at $$moment =="; \
-	  AMENDS_TEST_NOW=$$moment $(BIN)/python -m pytest -q -m dates || exit 1; \
-	done
+	$(BIN)/python -m tests.support.any_day $(ANY_DAY_MOMENTS)
 
 lint: install
 	$(BIN)/python -m ruff check .

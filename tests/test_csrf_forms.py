@@ -17,7 +17,7 @@ has: a new form route cannot go unwalked.
 import re
 from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from itertools import count
 from types import SimpleNamespace
@@ -311,6 +311,13 @@ class Walk:
 @pytest.fixture
 def app_config():
     return {"WTF_CSRF_ENABLED": True}
+
+
+@pytest.fixture(autouse=True)
+def a_wednesday_in_november(frozen_now):
+    """A day with the calendar's holidays still ahead (removable) and behind; the clock runs
+    on from there."""
+    frozen_now(datetime(2026, 11, 18, 10, 0, tzinfo=UTC), tick=True)
 
 
 def a_case_with_everything(org, customer):

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 REDIS_HOST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-# One numbered database is the tests' own; they empty it and nothing else.
-REDIS_TEST_URL = f"{REDIS_HOST_URL}/13"
+# One numbered database is the tests' own; they empty it and nothing else. Runs going at once
+# (make test-any-day) are each given another.
+REDIS_TEST_URL = f"{REDIS_HOST_URL}/{int(os.environ.get('TEST_REDIS_DATABASE', '13'))}"
 
 
 def in_ci() -> bool:
