@@ -32,7 +32,7 @@ from tests.support.services import (  # noqa: E402
     POSTGRES_URL,
     postgres_schema,
     redis_database,
-)  # noqa: E402
+)
 from tests.support.smtp import SmtpServer  # noqa: E402
 
 # Long enough for the races' deliberate waits; short enough that a test which forgot to
