@@ -9,6 +9,7 @@ on the real date fails here at the moment that breaks it, not on some day in a f
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,16 +51,29 @@ SAMPLE = {
 NODE_IDS = [f"tests/{module}::{name}" for module, names in SAMPLE.items() for name in names]
 
 
+def run_sample_at(moment, folder) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
+         "--basetemp", str(folder), *NODE_IDS],
+        cwd=ROOT, env={**os.environ, SUITE_MOMENT_VARIABLE: moment},
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The sample's run at every moment, two at a time (each mostly waits on its database)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        started = {moment: pool.submit(run_sample_at, moment, tmp_path_factory.mktemp("run"))
+                   for moment in MOMENTS.values()}
+        return {moment: run.result() for moment, run in started.items()}
+
+
 @pytest.mark.skipif(bool(os.environ.get(SUITE_MOMENT_VARIABLE)),
                     reason="already running at a moment of its own")
 @pytest.mark.parametrize("moment", MOMENTS.values(), ids=MOMENTS.keys())
-def test_the_date_sensitive_sample_passes_at(moment, tmp_path):
-    environment = {**os.environ, SUITE_MOMENT_VARIABLE: moment}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=",
-         "--basetemp", str(tmp_path / "run"), *NODE_IDS],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600,
-    )
+def test_the_date_sensitive_sample_passes_at(moment, runs):
+    result = runs[moment]
 
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"at {moment}:\n{result.stdout[-4000:]}\n{result.stderr}"
