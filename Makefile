@@ -27,9 +27,11 @@ demo-data: db
 
 # `serve` is the development server plus the sweep: in-process every SWEEP_INTERVAL_SECONDS,
 # or scheduled on RQ when REDIS_URL is set (then also run `make worker`).
+# The demo accounts sign in with their password alone: two-step sign-in is required of no role
+# here unless TWO_FACTOR_REQUIRED_ROLES is set (e.g. =admin,manager, the default elsewhere).
 run: demo-data
 	@echo "Amends is at http://127.0.0.1:$(PORT)  (staff: http://127.0.0.1:$(PORT)/staff/login)"
-	$(FLASK) serve --host 127.0.0.1 --port $(PORT)
+	TWO_FACTOR_REQUIRED_ROLES="$${TWO_FACTOR_REQUIRED_ROLES-}" $(FLASK) serve --host 127.0.0.1 --port $(PORT)
 
 # With REDIS_URL set: sends queued email (amends-mail) and runs the repeating sweep (default).
 # SimpleWorker runs jobs in its own process, so the app is built once rather than per job.

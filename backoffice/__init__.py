@@ -15,6 +15,7 @@ from backoffice import (  # noqa: E402,F401
     outbox,
     queues,
     saved_replies,
+    two_factor,
     views,
 )
 from backoffice.navigation import navigation_for_current_user  # noqa: E402

@@ -208,13 +208,13 @@ def _render_team(team: Team, *, name_form=None, manager_form=None, status=200):
     ), status
 
 
-@bp.get("/admin/teams/<int:team_id>")
+@bp.get("/admin/teams/<id:team_id>")
 @admin_required
 def admin_team(team_id):
     return _render_team(db.get_or_404(Team, team_id))
 
 
-@bp.post("/admin/teams/<int:team_id>/name")
+@bp.post("/admin/teams/<id:team_id>/name")
 @admin_required
 def admin_rename_team(team_id):
     team = db.get_or_404(Team, team_id)
@@ -227,7 +227,7 @@ def admin_rename_team(team_id):
     return _render_team(team, name_form=form, status=422)
 
 
-@bp.post("/admin/teams/<int:team_id>/manager")
+@bp.post("/admin/teams/<id:team_id>/manager")
 @admin_required
 def admin_team_manager(team_id):
     team = db.get_or_404(Team, team_id)
@@ -338,13 +338,13 @@ def _render_staff_member(member: User, *, form=None, action_error=None, status=2
     ), status
 
 
-@bp.get("/admin/staff/<int:member_id>")
+@bp.get("/admin/staff/<id:member_id>")
 @admin_required
 def admin_staff_member(member_id):
     return _render_staff_member(_staff_member_or_404(member_id))
 
 
-@bp.post("/admin/staff/<int:member_id>")
+@bp.post("/admin/staff/<id:member_id>")
 @admin_required
 def admin_change_staff_member(member_id):
     member = _staff_member_or_404(member_id)
@@ -377,7 +377,7 @@ def _cases_words(count: int) -> str:
     return f"{count} open case{'s' if count != 1 else ''}"
 
 
-@bp.post("/admin/staff/<int:member_id>/deactivate")
+@bp.post("/admin/staff/<id:member_id>/deactivate")
 @admin_required
 def admin_deactivate_staff_member(member_id):
     return _staff_action(
@@ -391,7 +391,7 @@ def admin_deactivate_staff_member(member_id):
     )
 
 
-@bp.post("/admin/staff/<int:member_id>/reactivate")
+@bp.post("/admin/staff/<id:member_id>/reactivate")
 @admin_required
 def admin_reactivate_staff_member(member_id):
     return _staff_action(
@@ -401,7 +401,7 @@ def admin_reactivate_staff_member(member_id):
     )
 
 
-@bp.post("/admin/staff/<int:member_id>/away")
+@bp.post("/admin/staff/<id:member_id>/away")
 @admin_required
 def admin_mark_away(member_id):
     return _staff_action(
@@ -411,7 +411,7 @@ def admin_mark_away(member_id):
     )
 
 
-@bp.post("/admin/staff/<int:member_id>/back")
+@bp.post("/admin/staff/<id:member_id>/back")
 @admin_required
 def admin_mark_back(member_id):
     return _staff_action(
@@ -421,7 +421,7 @@ def admin_mark_back(member_id):
     )
 
 
-@bp.post("/admin/staff/<int:member_id>/invitation")
+@bp.post("/admin/staff/<id:member_id>/invitation")
 @admin_required
 def admin_send_invitation(member_id):
     return _staff_action(
@@ -514,7 +514,7 @@ def admin_new_category():
     ), _status(form)
 
 
-@bp.route("/admin/categories/<int:category_id>", methods=["GET", "POST"])
+@bp.route("/admin/categories/<id:category_id>", methods=["GET", "POST"])
 @admin_required
 def admin_category(category_id):
     category = db.get_or_404(Category, category_id)
@@ -634,7 +634,7 @@ def _suggest_standard_targets(form: ServiceLevelForm) -> None:
             amount.data, unit.data = admin_actions.as_amount_and_unit(value, calendar)
 
 
-@bp.route("/admin/service-levels/<int:level_id>", methods=["GET", "POST"])
+@bp.route("/admin/service-levels/<id:level_id>", methods=["GET", "POST"])
 @admin_required
 def admin_service_level(level_id):
     level = db.get_or_404(ServiceLevel, level_id)
@@ -725,7 +725,7 @@ def _render_calendar(calendar: Calendar, *, form=None, holiday_form=None, status
     ), status
 
 
-@bp.route("/admin/calendars/<int:calendar_id>", methods=["GET", "POST"])
+@bp.route("/admin/calendars/<id:calendar_id>", methods=["GET", "POST"])
 @admin_required
 def admin_calendar(calendar_id):
     calendar = db.get_or_404(Calendar, calendar_id)
@@ -747,7 +747,7 @@ def admin_calendar(calendar_id):
     return _render_calendar(calendar, form=form, status=422)
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/holidays")
+@bp.post("/admin/calendars/<id:calendar_id>/holidays")
 @admin_required
 def admin_add_holiday(calendar_id):
     calendar = db.get_or_404(Calendar, calendar_id)
@@ -766,7 +766,7 @@ def admin_add_holiday(calendar_id):
     return _render_calendar(calendar, holiday_form=form, status=422)
 
 
-@bp.post("/admin/calendars/<int:calendar_id>/holidays/<int:holiday_id>/remove")
+@bp.post("/admin/calendars/<id:calendar_id>/holidays/<id:holiday_id>/remove")
 @admin_required
 def admin_remove_holiday(calendar_id, holiday_id):
     holiday = db.get_or_404(Holiday, holiday_id)

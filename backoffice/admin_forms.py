@@ -28,6 +28,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TimeInput
 
+from shared.form_limits import MaxLength
 from shared.models import Priority
 from shared.services.accounts import MIN_PASSWORD_LENGTH
 from shared.services.admin import (
@@ -148,7 +149,7 @@ class TeamNameForm(FlaskForm):
     name = StringField(
         "Team name",
         filters=[_strip],
-        validators=[_required("the team's name"), Length(max=120)],
+        validators=[_required("the team's name"), MaxLength(120)],
     )
 
 
@@ -199,7 +200,7 @@ class StaffMemberForm(FlaskForm):
     name = StringField(
         "Full name",
         filters=[_strip],
-        validators=[_required("their full name"), Length(max=120)],
+        validators=[_required("their full name"), MaxLength(120)],
     )
     email = EmailField(
         "Work email address",
@@ -208,7 +209,7 @@ class StaffMemberForm(FlaskForm):
         validators=[
             _required("their work email address"),
             Email("Enter an email address like name@example.com"),
-            Length(max=254),
+            MaxLength(254),
         ],
     )
     role = _role_field()
@@ -242,13 +243,13 @@ class CategoryForm(FlaskForm):
         filters=[_strip],
         description="Customers choose it when they make a complaint, e.g. “Delivery or"
         " installation”.",
-        validators=[_required("a name for the category"), Length(max=120)],
+        validators=[_required("a name for the category"), MaxLength(120)],
     )
     description = TextAreaField(
         "Description (optional)",
         filters=[_strip],
         description="Shown to customers under the name, in plain words.",
-        validators=[Length(max=500)],
+        validators=[MaxLength(500)],
     )
     default_team = SelectField(
         "Team that handles it",
@@ -283,7 +284,7 @@ class ServiceLevelForm(FlaskForm):
     name = StringField(
         "Name",
         filters=[_strip],
-        validators=[_required("a name for the service level"), Length(max=120)],
+        validators=[_required("a name for the service level"), MaxLength(120)],
     )
     calendar = SelectField(
         "Business calendar",
@@ -337,21 +338,21 @@ class CalendarForm(FlaskForm):
         "Name",
         filters=[_strip],
         description="For staff, e.g. “UK office hours”.",
-        validators=[_required("a name for the calendar"), Length(max=120)],
+        validators=[_required("a name for the calendar"), MaxLength(120)],
     )
     timezone = StringField(
         "Time zone",
         filters=[_strip],
         description="A name from the IANA time zone list, like Europe/London or"
         " America/New_York.",
-        validators=[_required("a time zone, like Europe/London"), Length(max=64)],
+        validators=[_required("a time zone, like Europe/London"), MaxLength(64)],
     )
     zone_label = StringField(
         "Time zone as customers read it",
         filters=[_strip],
         description="Shown after every time we give customers, as in “17:00 UK time”.",
         validators=[_required("how customers should read the time zone, like “UK time”"),
-                    Length(max=40)],
+                    MaxLength(40)],
     )
 
     def day_fields(self, weekday: int):
@@ -416,5 +417,5 @@ class HolidayForm(FlaskForm):
         "Name",
         filters=[_strip],
         description="E.g. “Christmas Day”.",
-        validators=[_required("the holiday's name"), Length(max=120)],
+        validators=[_required("the holiday's name"), MaxLength(120)],
     )

@@ -10,10 +10,20 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from shared.models import CaseStatus, Priority
+from shared.clock import short_due
+from shared.form_limits import MaxLength
+from shared.models import CaseStatus, CommitmentState, Priority
 from shared.services.attachments import ALLOWED_EXTENSIONS_WORDS
+from shared.services.cases import (
+    PROMISE_OUTCOMES,
+    TASK_OUTCOMES,
+    Settlement,
+    promise_field,
+    task_field,
+)
+from shared.services.tasks import assignee_words
 
 UPDATE = "update"
 NOTE = "note"
@@ -80,7 +90,7 @@ class ComposerForm(CaseChangeForm):
         "Your message",
         id="composer-body",
         filters=[lambda value: value.rstrip() if isinstance(value, str) else value],
-        validators=[DataRequired(message="Write your message first"), Length(max=10000)],
+        validators=[DataRequired(message="Write your message first"), MaxLength(10000)],
     )
     attachments = MultipleFileField(
         "Attach files (optional)",
@@ -125,7 +135,7 @@ class PriorityForm(CaseChangeForm):
         "Why does the priority change?",
         description="For colleagues: the customer is only told the new dates.",
         filters=[_strip],
-        validators=[DataRequired(message="Say why the priority changes"), Length(max=2000)],
+        validators=[DataRequired(message="Say why the priority changes"), MaxLength(2000)],
     )
 
     def __init__(self, *args, case=None, **kwargs):
@@ -138,6 +148,9 @@ class PriorityForm(CaseChangeForm):
 
 
 class ResolveForm(CaseChangeForm):
+    """What was done, and what happens to each promise and task still open (resolve_form_for
+    adds a question for each one)."""
+
     resolution = TextAreaField(
         "What was done to put it right?",
         description="The customer reads this in an email and in the portal, with a thank-you"
@@ -145,9 +158,86 @@ class ResolveForm(CaseChangeForm):
         filters=[_strip],
         validators=[
             DataRequired(message="Describe what was done to put things right"),
-            Length(max=10000),
+            MaxLength(10000),
         ],
     )
+    # (kind, the promise or task, its choice field's name); set by resolve_form_for.
+    open_work: tuple = ()
+
+    def open_work_fields(self):
+        """(kind, the promise or task, its choice field, its words field), in page order."""
+        return [
+            (kind, item, self[name], self[f"{name}_note"]) for kind, item, name in self.open_work
+        ]
+
+    def settlements(self, kind: str) -> dict:
+        """{id: Settlement} of the promises (kind "promise") or tasks ("task") answered."""
+        return {
+            item.id: Settlement(outcome=choice.data, note=note.data or "")
+            for work_kind, item, choice, note in self.open_work_fields()
+            if work_kind == kind and choice.data
+        }
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for kind, _item, choice, note in self.open_work_fields():
+            # A promise no longer needed says why (a task's words are always required).
+            if kind == "promise" and choice.data == "cancelled" and not note.data:
+                note.errors = [*note.errors, "Say why the promise is no longer needed"]
+                valid = False
+        return valid
+
+
+def resolve_form_for(case, *args, **kwargs) -> ResolveForm:
+    """The resolve form of this case: one question for each promise and each task still open,
+    so that nothing is left on track, or assigned, on a resolved case."""
+    open_promises = [c for c in case.commitments if c.state == CommitmentState.OPEN]
+    open_tasks = [task for task in case.tasks if task.is_open]
+    calendar = case.category.service_level.calendar
+
+    def due_words(due_at) -> str:
+        return f"{short_due(due_at, calendar.zone)} {calendar.zone_label}"
+
+    class CaseResolveForm(ResolveForm):
+        open_work = tuple(
+            [("promise", c, promise_field(c.id)) for c in open_promises]
+            + [("task", task, task_field(task.id)) for task in open_tasks]
+        )
+
+    for commitment in open_promises:
+        name = promise_field(commitment.id)
+        setattr(CaseResolveForm, name, RadioField(
+            f"The promise “{commitment.description}”",
+            description=f"Due {due_words(commitment.due_at)}",
+            choices=[SelectChoice(value, label) for value, label in PROMISE_OUTCOMES.items()],
+            validators=[InputRequired(
+                message=f"Say what happens to the promise “{commitment.description}”")],
+        ))
+        setattr(CaseResolveForm, f"{name}_note", TextAreaField(
+            "What the customer reads about it",
+            description="Optional when kept or not kept; say why if it is no longer needed.",
+            filters=[_strip],
+            validators=[MaxLength(2000)],
+        ))
+    for task in open_tasks:
+        name = task_field(task.id)
+        setattr(CaseResolveForm, name, RadioField(
+            f"The task “{task.title}”",
+            description=f"For {assignee_words(task)}, due {due_words(task.due_at)}",
+            choices=[SelectChoice(value, label) for value, label in TASK_OUTCOMES.items()],
+            validators=[InputRequired(message=f"Say what happens to the task “{task.title}”")],
+        ))
+        setattr(CaseResolveForm, f"{name}_note", TextAreaField(
+            "What was done, or why it is cancelled",
+            description="For colleagues: the customer does not see tasks.",
+            filters=[_strip],
+            validators=[
+                DataRequired(message=f"Say what was done for “{task.title}”, or why it is"
+                             " cancelled"),
+                MaxLength(5000),
+            ],
+        ))
+    return CaseResolveForm(*args, **kwargs)
 
 
 class TransferForm(CaseChangeForm):
@@ -163,7 +253,7 @@ class TransferForm(CaseChangeForm):
         filters=[_strip],
         validators=[
             DataRequired(message="Say why someone else should look after this case"),
-            Length(max=2000),
+            MaxLength(2000),
         ],
     )
 

@@ -18,9 +18,9 @@ from backoffice.case_forms import (
     AcknowledgeForm,
     ComposerForm,
     PriorityForm,
-    ResolveForm,
     StatusForm,
     TransferForm,
+    resolve_form_for,
 )
 from shared import presentation, queries, services
 from shared.extensions import db, htmx
@@ -75,7 +75,7 @@ def _render_case(case: Case, status: int = 200, *, submitted: dict | None = None
             acknowledge_form=AcknowledgeForm(formdata=None, **fresh),
             status_form=StatusForm(formdata=None, case=case, **fresh),
             priority_form=PriorityForm(formdata=None, case=case, priority=case.priority, **fresh),
-            resolve_form=ResolveForm(formdata=None, **fresh),
+            resolve_form=resolve_form_for(case, formdata=None, **fresh),
             transfer_form=TransferForm(
                 formdata=None, candidates=ownership.transfer_candidates(case), **fresh
             ),
@@ -134,10 +134,14 @@ def _change_case(reference, form_name, make_form, action, *, success, field_name
     if coordinate and not can_coordinate(current_user, case):
         abort(403)
     form = make_form(case)
-    if not form.validate_on_submit():
-        return _render_case(case, 422, submitted={form_name: form})
+    valid = form.validate_on_submit()
     if form.submitted_version() != case.version:
+        # The form was written against a case that has since changed: that comes first. Its
+        # own errors may only come from the change (a status that is no longer a choice).
+        _forget_errors(form)
         return _render_case(case, 409, submitted={form_name: form}, conflict=True)
+    if not valid:
+        return _render_case(case, 422, submitted={form_name: form})
     try:
         anchor = action(case, form)
         services.commit()
@@ -154,6 +158,12 @@ def _change_case(reference, form_name, make_form, action, *, success, field_name
     message = success(case, form) if callable(success) else success
     flash(message, "success")
     return redirect(url_for("backoffice.case", reference=case.reference, _anchor=anchor))
+
+
+def _forget_errors(form) -> None:
+    for field in form:
+        field.errors = []
+    form.form_errors.clear()
 
 
 def _show_rule_violation(form, violation: RuleViolation, field_names: dict) -> None:
@@ -256,9 +266,13 @@ def case_resolve(reference):
     return _change_case(
         reference,
         "resolve_form",
-        lambda case: ResolveForm(),
+        resolve_form_for,
         lambda case, form: case_actions.resolve_case(
-            case, actor=current_user, resolution=form.resolution.data
+            case,
+            actor=current_user,
+            resolution=form.resolution.data,
+            promises=form.settlements("promise"),
+            tasks=form.settlements("task"),
         ),
         success=lambda case, form: f"Resolved. {case.contact_name} has been thanked and told"
         " what was done.",
@@ -315,7 +329,7 @@ def _case_or_404(reference: str) -> Case:
 # --- Files -------------------------------------------------------------------------------------
 
 
-@bp.get("/cases/<reference>/files/<int:attachment_id>")
+@bp.get("/cases/<reference>/files/<id:attachment_id>")
 @staff_required()
 def case_attachment(reference, attachment_id):
     stored = db.session.scalars(

@@ -54,6 +54,9 @@ def coordination_helpers():
         "new_commitment_form": lambda case: _with_zone_hint(CommitmentForm(formdata=None), case),
         "new_task_form": lambda case: _with_zone_hint(_new_task_form(), case),
         "new_merge_form": lambda: MergeForm(formdata=None),
+        # The settle note and the task outcome are written by hand: their limits come from here.
+        "new_settle_form": lambda: SettleCommitmentForm(formdata=None),
+        "new_task_update_form": lambda: TaskUpdateForm(formdata=None),
         "chosen_option": remedy_actions.chosen_option,
         "commitment_overdue": commitment_actions.is_overdue,
         "task_overdue_words": _task_overdue_words,
@@ -68,9 +71,10 @@ def _with_zone_hint(form, case):
 
 
 def zone_hint(field, case) -> None:
-    """Times are typed on the case calendar's wall clock: say which one, beside the field."""
+    """Times are typed on the case calendar's wall clock: say which one, beside the field.
+    No example format: the browser's own date control shows the day in the reader's format."""
     zone_label = case.category.service_level.calendar.zone_label
-    field.description = f"In {zone_label}, for example 24/11/2026 17:00."
+    field.description = f"A day and a time, in {zone_label}."
 
 
 def _new_task_form() -> TaskForm:
@@ -193,7 +197,7 @@ def offer_options(reference):
     )
 
 
-@bp.post("/cases/<reference>/options/<int:option_id>/withdraw")
+@bp.post("/cases/<reference>/options/<id:option_id>/withdraw")
 @staff_required()
 def withdraw_option(reference, option_id):
     case = _case_for(reference)
@@ -231,7 +235,7 @@ def make_commitment(reference):
     )
 
 
-@bp.post("/cases/<reference>/commitments/<int:commitment_id>")
+@bp.post("/cases/<reference>/commitments/<id:commitment_id>")
 @staff_required()
 def settle_commitment(reference, commitment_id):
     case = _case_for(reference)
@@ -286,7 +290,7 @@ def create_task(reference):
     )
 
 
-@bp.post("/cases/<reference>/tasks/<int:task_id>")
+@bp.post("/cases/<reference>/tasks/<id:task_id>")
 @staff_required()
 def update_task(reference, task_id):
     case = queries.staff_case_or_404(reference)

@@ -15,9 +15,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 from wtforms.widgets import DateTimeLocalInput
 
+from shared.form_limits import MaxLength
 from shared.models import TaskStatus
 
 # What browsers send for <input type="datetime-local">, then what people type without one.
@@ -77,7 +78,7 @@ class UnderstandingForm(_PrefixedForm):
         description="In your own words: what happened, how it affected them, and what they want."
         " The customer is emailed to confirm it or correct it.",
         validators=[DataRequired(message="Write what you understand the complaint to be"),
-                    Length(max=5000)],
+                    MaxLength(5000)],
     )
 
 
@@ -86,7 +87,7 @@ def _option_field(number: int, description: str = "") -> TextAreaField:
         f"Option {number}" + (" (optional)" if number > 1 else ""),
         filters=[_strip],
         description=description,
-        validators=[Optional(), Length(max=1000)],
+        validators=[Optional(), MaxLength(1000)],
     )
 
 
@@ -115,7 +116,7 @@ class CommitmentForm(_PrefixedForm):
         filters=[_strip],
         description="As the customer would say it, e.g. “call you to arrange a refund”.",
         validators=[DataRequired(message="Say what you promised the customer"),
-                    Length(max=300)],
+                    MaxLength(300)],
     )
     due_at = LocalDateTimeField(
         "By when?",
@@ -135,7 +136,7 @@ class SettleCommitmentForm(_PrefixedForm):
         "Note for the customer (optional)",
         filters=[_strip],
         description="The customer reads this on their timeline.",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), MaxLength(2000)],
     )
 
 
@@ -146,12 +147,12 @@ class TaskForm(_PrefixedForm):
         "Task",
         filters=[_strip],
         description="What needs doing, e.g. “Refund the delivery charge”.",
-        validators=[DataRequired(message="Give the task a short title"), Length(max=200)],
+        validators=[DataRequired(message="Give the task a short title"), MaxLength(200)],
     )
     details = TextAreaField(
         "Details (optional)",
         filters=[_strip],
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), MaxLength(5000)],
     )
     team = SelectField("Team", coerce=int, validate_choice=True)
     assignee = SelectField(
@@ -190,7 +191,7 @@ class TaskUpdateForm(_PrefixedForm):
         "Progress or outcome",
         filters=[_strip],
         description="What was done, or what is holding it up. The case owner reads this.",
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), MaxLength(5000)],
     )
     return_to = HiddenField(default="case")
 
@@ -204,7 +205,7 @@ class MergeForm(_PrefixedForm):
         description="The reference of the case that carries on, e.g. AM-000123. This case"
         " closes and its reference leads the customer there.",
         validators=[DataRequired(message="Enter the reference of the case to merge into"),
-                    Length(max=20)],
+                    MaxLength(20)],
     )
 
 
@@ -213,11 +214,11 @@ class SavedReplyForm(FlaskForm):
         "Title",
         filters=[_strip],
         description="What staff see in the list, e.g. “Refund on its way”.",
-        validators=[DataRequired(message="Give the reply a title"), Length(max=120)],
+        validators=[DataRequired(message="Give the reply a title"), MaxLength(120)],
     )
     body = TextAreaField(
         "Text",
         description="Placeholders: {customer_name}, {reference}, {owner_name}, {resolve_by},"
         " {next_update_by}. Anything else in braces stays as typed.",
-        validators=[DataRequired(message="Write the text of the reply"), Length(max=10000)],
+        validators=[DataRequired(message="Write the text of the reply"), MaxLength(10000)],
     )

@@ -67,7 +67,7 @@ class PeriodForm(Form):
     """Read from the address (GET), so a period can be bookmarked and shared."""
 
     start = DayField("From", invalid_message="Enter the first day as a date, like 2026-11-01",
-                     description="The first day counted, for example 2026-11-01.")
+                     description="The first day counted.")
     end = DayField("To", invalid_message="Enter the last day as a date, like 2026-11-30",
                    description="The last day counted, included.")
     team = SelectField("Team", coerce=_team_choice, validate_choice=False)

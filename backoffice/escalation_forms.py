@@ -13,10 +13,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from backoffice.coordination_forms import LocalDateTimeField, _PrefixedForm, _strip
+from shared.form_limits import MaxLength
 from shared.models import ESCALATION_NEEDS, EscalationLevel, Priority
 from shared.services.escalations import NOTE_MAX, REASON_MAX
 
@@ -36,7 +37,7 @@ class RequestEscalationForm(_PrefixedForm):
         filters=[_strip],
         description="For managers only: the customer never sees this.",
         validators=[DataRequired(message="Say why this case needs escalating"),
-                    Length(max=REASON_MAX)],
+                    MaxLength(REASON_MAX)],
     )
     needs = SelectMultipleField(
         "What do you need?",
@@ -49,7 +50,7 @@ class RequestEscalationForm(_PrefixedForm):
         "More about what you need (optional)",
         filters=[_strip],
         description="For example the amount of a goodwill payment, or the supplier involved.",
-        validators=[Optional(), Length(max=REASON_MAX)],
+        validators=[Optional(), MaxLength(REASON_MAX)],
     )
 
 
@@ -72,7 +73,7 @@ class ApproveEscalationForm(_DecisionForm):
         "Note for the person who asked (optional)",
         filters=[_strip],
         description="Staff only: the customer is told that the case is escalated and to whom.",
-        validators=[Optional(), Length(max=NOTE_MAX)],
+        validators=[Optional(), MaxLength(NOTE_MAX)],
     )
     new_owner = SelectField(
         "Hand the case to",
@@ -84,20 +85,20 @@ class ApproveEscalationForm(_DecisionForm):
         "Why does it move to them?",
         filters=[_strip],
         description="Needed when you hand the case over. For colleagues only.",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), MaxLength(2000)],
     )
     task_title = StringField(
         "Task for another team (optional)",
         filters=[_strip],
         description="What they need to do, e.g. “Approve a goodwill payment of £150”.",
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), MaxLength(200)],
     )
     task_team = SelectField("Team for the task", coerce=int, validate_choice=True)
     task_due_at = LocalDateTimeField("Task due by")
     task_details = TextAreaField(
         "Task details (optional)",
         filters=[_strip],
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), MaxLength(5000)],
     )
     new_priority = SelectField("Priority", validate_choice=True)
     agreed_resolve_by = LocalDateTimeField(
@@ -148,7 +149,7 @@ class RejectEscalationForm(_DecisionForm):
         filters=[_strip],
         description="The person who asked reads this. The customer does not.",
         validators=[DataRequired(message="Say why: the person who asked reads this"),
-                    Length(max=NOTE_MAX)],
+                    MaxLength(NOTE_MAX)],
     )
 
 

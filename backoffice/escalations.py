@@ -140,7 +140,7 @@ def request_escalation(reference):
     ), 422
 
 
-@bp.post("/cases/<reference>/escalations/<int:escalation_id>/withdraw")
+@bp.post("/cases/<reference>/escalations/<id:escalation_id>/withdraw")
 @staff_required()
 def withdraw_escalation(reference, escalation_id):
     case = queries.staff_case_or_404(reference)
@@ -239,7 +239,7 @@ def _decision_page(escalation, status=200, *, approve_form=None, reject_form=Non
     ), status
 
 
-@bp.get("/approvals/<int:escalation_id>")
+@bp.get("/approvals/<id:escalation_id>")
 @staff_required()
 def escalation_decision(escalation_id):
     _decider_required()
@@ -285,7 +285,7 @@ def _decide(escalation, form, form_name, action, success):
     return redirect(url_for("backoffice.approvals"))
 
 
-@bp.post("/approvals/<int:escalation_id>/approve")
+@bp.post("/approvals/<id:escalation_id>/approve")
 @staff_required()
 def approve_escalation(escalation_id):
     escalation = _decidable_or_403(escalation_id)
@@ -321,7 +321,7 @@ def approve_escalation(escalation_id):
     )
 
 
-@bp.post("/approvals/<int:escalation_id>/reject")
+@bp.post("/approvals/<id:escalation_id>/reject")
 @staff_required()
 def reject_escalation(escalation_id):
     escalation = _decidable_or_403(escalation_id)

@@ -11,6 +11,7 @@ from backoffice.navigation import add_nav_item
 from shared import services
 from shared.extensions import htmx
 from shared.permissions import staff_required
+from shared.routing import database_id
 from shared.services import notifications as notification_actions
 
 add_nav_item(
@@ -42,7 +43,7 @@ def notification_helpers():
 @bp.get("/notifications")
 @staff_required()
 def notifications():
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=database_id)
     page, next_before = notification_actions.notifications_page(current_user, before=before)
     return render_template(
         "backoffice/notifications.html",
@@ -75,7 +76,7 @@ def _unread_notification_count():
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
 
-@bp.get("/notifications/<int:notification_id>/open")
+@bp.get("/notifications/<id:notification_id>/open")
 @staff_required()
 def open_notification(notification_id):
     """Follow a notification to its case, marking it read on the way.
@@ -96,7 +97,7 @@ def open_notification(notification_id):
 @bp.post("/notifications/read")
 @staff_required()
 def mark_notification_read():
-    notification_id = request.form.get("notification_id", type=int)
+    notification_id = request.form.get("notification_id", type=database_id)
     if notification_id is None:
         abort(404)
     notification = notification_actions.notification_of_user_or_404(
@@ -122,5 +123,5 @@ def mark_all_notifications_read():
 
 def _back_to_list(anchor: str | None = None) -> str:
     # Stay on the page of the list the person was reading.
-    before = request.form.get("before", type=int)
+    before = request.form.get("before", type=database_id)
     return url_for("backoffice.notifications", before=before, _anchor=anchor)

@@ -7,8 +7,9 @@ from backoffice import bp
 from backoffice.navigation import add_nav_item
 from shared import services
 from shared.extensions import db
-from shared.models import EmailStatus, OutgoingEmail, Role
+from shared.models import EmailStatus, OutgoingEmail, Role, utcnow
 from shared.permissions import staff_required
+from shared.routing import database_id
 from shared.services import RuleViolation
 from shared.services import mail as mail_actions
 
@@ -20,6 +21,7 @@ add_nav_item("backoffice.outbox", "Outbox", roles={Role.ADMIN}, order=91)
 def outbox():
     return render_template(
         "backoffice/outbox.html",
+        now=utcnow(),
         failed=mail_actions.undelivered(EmailStatus.FAILED),
         pending=mail_actions.undelivered(EmailStatus.PENDING),
         counts=mail_actions.undelivered_counts(),
@@ -30,7 +32,7 @@ def outbox():
 @bp.post("/admin/outbox/retry")
 @staff_required(Role.ADMIN)
 def retry_email():
-    email_id = request.form.get("email_id", type=int)
+    email_id = request.form.get("email_id", type=database_id)
     message = db.session.get(OutgoingEmail, email_id) if email_id is not None else None
     if message is None:
         abort(404)
@@ -40,12 +42,10 @@ def retry_email():
         services.rollback()
         flash(violation.message, "error")
         return redirect(url_for("backoffice.outbox"))
-    services.commit()  # hands the message on: sent now, or by the worker
-    db.session.refresh(message)
-    if message.status == EmailStatus.SENT:
-        flash(f"Sent “{message.subject}” to {message.recipient}.", "success")
-    elif message.status == EmailStatus.FAILED:
-        flash(f"“{message.subject}” could not be sent again: {message.last_error}", "error")
-    else:
-        flash(f"“{message.subject}” is on its way to {message.recipient}.", "info")
+    services.commit()  # hands the message on, to be sent in the background
+    flash(
+        f"“{message.subject}” is on its way to {message.recipient}. If it cannot be sent, "
+        "it shows here again with the reason.",
+        "info",
+    )
     return redirect(url_for("backoffice.outbox"))

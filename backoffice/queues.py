@@ -103,9 +103,9 @@ def _row_html(row: queues.QueueRow, case_url) -> Markup:
         "<tr>"
         f'<th scope="row"><a class="case-list__ref" href="{escape(case_url(row.reference))}">'
         f"{reference}</a></th>"
-        f"<td>{escape(row.customer_name)}<br>"
+        f'<td class="free-text"><span dir="auto">{escape(row.customer_name)}</span><br>'
         f'<span class="small muted queue-table__email">{escape(row.customer_email)}</span></td>'
-        f"<td>{escape(row.summary)}</td>"
+        f'<td class="free-text" dir="auto">{escape(row.summary)}</td>'
         f"<td>{escape(row.status_label)}</td>"
         f"<td>{priority}</td>"
         f"<td>{owner}</td>"

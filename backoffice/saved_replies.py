@@ -9,12 +9,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from backoffice import bp
+from backoffice.case_forms import ComposerForm
 from backoffice.coordination_forms import SavedReplyForm
 from backoffice.navigation import add_nav_item
 from shared import queries, queues, services
 from shared.extensions import htmx
 from shared.models import Role, SavedReply
 from shared.permissions import staff_required
+from shared.routing import database_id
 from shared.services import RuleViolation
 from shared.services import saved_replies as reply_actions
 
@@ -66,7 +68,7 @@ def new_saved_reply():
     return _form_page(form, None)
 
 
-@bp.route("/saved-replies/<int:reply_id>/edit", methods=["GET", "POST"])
+@bp.route("/saved-replies/<id:reply_id>/edit", methods=["GET", "POST"])
 @staff_required(Role.MANAGER, Role.ADMIN)
 def edit_saved_reply(reply_id):
     reply = queries.saved_reply_or_404(reply_id)
@@ -87,7 +89,7 @@ def edit_saved_reply(reply_id):
     return _form_page(form, reply)
 
 
-@bp.post("/saved-replies/<int:reply_id>/delete")
+@bp.post("/saved-replies/<id:reply_id>/delete")
 @staff_required(Role.MANAGER, Role.ADMIN)
 def delete_saved_reply(reply_id):
     reply = queries.saved_reply_or_404(reply_id)
@@ -113,7 +115,7 @@ def fill_saved_reply(reference):
     """The chosen reply filled in for this case, after whatever the agent already typed."""
     case = queries.staff_case_or_404(reference)
     typed = request.args.get("body", "")
-    reply_id = request.args.get("saved_reply", type=int)
+    reply_id = request.args.get("saved_reply", type=database_id)
     reply = queries.saved_reply_or_404(reply_id) if reply_id else None
     filled = reply_actions.fill(reply.body, case) if reply else ""
     combined = "\n\n".join(part for part in (typed.rstrip(), filled) if part)
@@ -123,6 +125,7 @@ def fill_saved_reply(reference):
             case=case,
             body=combined,
             presence_url=_presence_url(case),
+            composer_form=ComposerForm(formdata=None),  # the textarea's limit
         )
     if reply is None:
         return render_template(

@@ -13,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
+from shared.form_limits import MaxLength
 from shared.models import REPRESENTATIVE_RELATIONSHIPS
 from shared.services.accounts import MIN_PASSWORD_LENGTH
 from shared.services.attachments import ALLOWED_EXTENSIONS_WORDS
@@ -31,13 +32,13 @@ def _required(what: str):
 class RaiseCaseForm(FlaskForm):
     name = StringField(
         "Your name",
-        validators=[_required("your name"), Length(max=120)],
+        validators=[_required("your name"), MaxLength(120)],
     )
     email = EmailField(
         "Your email address",
         filters=[_strip],
         description="We will send you a link to follow your complaint. We never share it.",
-        validators=[_required("your email address"), Email(EMAIL_MESSAGE), Length(max=254)],
+        validators=[_required("your email address"), Email(EMAIL_MESSAGE), MaxLength(254)],
     )
     category = RadioField(
         "What is your complaint about?",
@@ -48,24 +49,24 @@ class RaiseCaseForm(FlaskForm):
     description = TextAreaField(
         "What happened?",
         description="Tell us in your own words: what happened, when, and how it affected you.",
-        validators=[_required("what happened"), Length(max=10000)],
+        validators=[_required("what happened"), MaxLength(10000)],
     )
     desired_outcome = TextAreaField(
         "What would put it right? (optional)",
         description="For example: a refund, a repair, an apology, or a change so it does not"
         " happen to anyone else.",
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), MaxLength(5000)],
     )
     external_reference = StringField(
         "Order or account number (optional)",
         description="If you have one, it helps us find your details quickly.",
-        validators=[Optional(), Length(max=120)],
+        validators=[Optional(), MaxLength(120)],
     )
     on_behalf_of = StringField(
         "Their name (optional)",
         description="Only if you are complaining for someone else, such as a relative you care"
         " for.",
-        validators=[Optional(), Length(max=120)],
+        validators=[Optional(), MaxLength(120)],
     )
     representative_relationship = SelectField(
         "How do you know them? (optional)",
@@ -90,7 +91,7 @@ class RaiseCaseForm(FlaskForm):
 class ReplyForm(FlaskForm):
     body = TextAreaField(
         "Your message",
-        validators=[_required("your message"), Length(max=10000)],
+        validators=[_required("your message"), MaxLength(10000)],
     )
     attachments = MultipleFileField(
         "Attach files (optional)",
@@ -105,7 +106,7 @@ class ConfirmResolutionForm(FlaskForm):
 class ReopenForm(FlaskForm):
     reason = TextAreaField(
         "What is still wrong?",
-        validators=[_required("what is still wrong"), Length(max=5000)],
+        validators=[_required("what is still wrong"), MaxLength(5000)],
     )
 
 
@@ -124,7 +125,7 @@ class RatingForm(FlaskForm):
     )
     comment = TextAreaField(
         "Anything you would like to tell us? (optional)",
-        validators=[Optional(), Length(max=2000)],
+        validators=[Optional(), MaxLength(2000)],
     )
 
 
@@ -146,12 +147,12 @@ class SignInLinkForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Your name", validators=[_required("your name"), Length(max=120)])
+    name = StringField("Your name", validators=[_required("your name"), MaxLength(120)])
     email = EmailField(
         "Email address",
         filters=[_strip],
         description="We will email you a link to choose your password.",
-        validators=[_required("your email address"), Email(EMAIL_MESSAGE), Length(max=254)],
+        validators=[_required("your email address"), Email(EMAIL_MESSAGE), MaxLength(254)],
     )
 
 
@@ -181,7 +182,7 @@ class CorrectUnderstandingForm(FlaskForm):
     correction = TextAreaField(
         "What have we got wrong?",
         description="Tell us in your own words what is missing or not right.",
-        validators=[_required("what we have got wrong"), Length(max=5000)],
+        validators=[_required("what we have got wrong"), MaxLength(5000)],
     )
 
 

@@ -1,5 +1,8 @@
 """Portal views: read the request, call one service, commit, then redirect or render."""
 
+import secrets
+from datetime import timedelta
+
 from flask import (
     abort,
     current_app,
@@ -28,14 +31,16 @@ from portal.forms import (
     SignInForm,
     SignInLinkForm,
 )
-from shared import queries, services
+from shared import queries, ratelimits, services
 from shared.clock import describe_due
-from shared.extensions import db, htmx, limiter
+from shared.extensions import db, htmx
 from shared.models import User
 from shared.permissions import customer_required
 from shared.services import RuleViolation, accounts, remedies, understanding
+from shared.services import attachments as uploads
 from shared.services import cases as case_actions
 from shared.services import commitments as commitment_actions
+from shared.services import sessions as sign_in_sessions
 from shared.services.attachments import attachment_path, chosen_files
 from shared.tokens import (
     SET_PASSWORD,
@@ -50,10 +55,6 @@ from shared.tokens import (
 RAISED_IN_SESSION = "raised_references"
 # Fields checked inline (htmx) while the customer fills in the form.
 INLINE_CHECKED_FIELDS = {"name", "email", "description", "external_reference"}
-
-
-def _config_limit(key):
-    return lambda: current_app.config[key]
 
 
 def _show_rule_violation(form, violation: RuleViolation) -> None:
@@ -81,19 +82,76 @@ def _raise_case_form() -> RaiseCaseForm:
     return form
 
 
+# A random key in this browser's signed session: files kept for a retry belong to it alone.
+UPLOAD_OWNER_IN_SESSION = "upload_owner"
+# The checkboxes that carry kept files back, each with a signed token (_macros/forms.html).
+KEPT_UPLOADS_FIELD = "kept_uploads"
+RAISE_CASE_UPLOADS = "raise_case"
+
+
+def _reply_uploads(case) -> str:
+    return f"reply:{case.reference}"
+
+
+def _claimed_uploads(form_key: str) -> list:
+    """The files this browser kept on this form after an error, still ticked to send."""
+    if request.method != "POST":
+        return []
+    return uploads.claim_pending_uploads(
+        request.form.getlist(KEPT_UPLOADS_FIELD),
+        owner_key=session.get(UPLOAD_OWNER_IN_SESSION, ""),
+        form_key=form_key,
+    )
+
+
+def _forget_unclaimed_uploads(claimed: list, form_key: str) -> list:
+    if UPLOAD_OWNER_IN_SESSION not in session:
+        return []
+    return uploads.forget_unclaimed_pending_uploads(
+        owner_key=session[UPLOAD_OWNER_IN_SESSION], form_key=form_key, claimed=claimed
+    )
+
+
+def _keep_chosen_files(form, claimed: list, form_key: str) -> None:
+    """After an error, keep the newly chosen files that pass the checks, and list them all."""
+    fresh = chosen_files(form.attachments.data)
+    kept = list(claimed)
+    left_out = _forget_unclaimed_uploads(claimed, form_key)
+    if fresh:
+        if UPLOAD_OWNER_IN_SESSION not in session:
+            session[UPLOAD_OWNER_IN_SESSION] = secrets.token_urlsafe(24)
+        newly = uploads.keep_for_retry(
+            fresh,
+            owner_key=session[UPLOAD_OWNER_IN_SESSION],
+            form_key=form_key,
+            already_kept=len(claimed),
+        )
+        kept += newly.uploads
+        # A file not kept is named, even when the form came back for another reason.
+        form.attachments.errors = list(
+            dict.fromkeys([*form.attachments.errors, *newly.refusals])
+        )
+    services.commit()
+    uploads.remove_files(left_out)
+    form.kept_uploads = [(uploads.signed_pending_token(pending), pending) for pending in kept]
+
+
+def _close_all(files) -> None:
+    for file in files:
+        file.close()
+
+
 @bp.route("/complaints/new", methods=["GET", "POST"])
-@limiter.limit(
-    _config_limit("RAISE_CASE_RATE_LIMIT"),
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code == 302,
-)
+@ratelimits.limited(ratelimits.COMPLAINTS_FROM_CLIENT, counts=ratelimits.succeeded)
 def raise_case():
     form = _raise_case_form()
+    claimed = _claimed_uploads(RAISE_CASE_UPLOADS)
     if form.validate_on_submit():
         categories = {c.id: c for c in queries.active_categories()}
         signed_in = current_user if current_user.is_authenticated else None
         if signed_in is not None and not signed_in.is_customer:
             signed_in = None  # staff raising a complaint do it as a guest would
+        kept_files = uploads.pending_as_files(claimed)
         try:
             case = case_actions.raise_case(
                 name=form.name.data,
@@ -104,16 +162,23 @@ def raise_case():
                 external_reference=form.external_reference.data,
                 on_behalf_of=form.on_behalf_of.data,
                 representative_relationship=form.representative_relationship.data or None,
-                attachments=chosen_files(form.attachments.data),
+                attachments=[*kept_files, *chosen_files(form.attachments.data)],
                 signed_in_customer=signed_in,
             )
         except RuleViolation as violation:
             services.rollback()
             _show_rule_violation(form, violation)
         else:
+            attached = uploads.release_pending_uploads(claimed)
+            attached += _forget_unclaimed_uploads(claimed, RAISE_CASE_UPLOADS)
             services.commit()
+            uploads.remove_files(attached)
             session[RAISED_IN_SESSION] = [*session.get(RAISED_IN_SESSION, [])[-4:], case.reference]
             return redirect(url_for("portal.case_received", reference=case.reference))
+        finally:
+            _close_all(kept_files)
+    if form.is_submitted():
+        _keep_chosen_files(form, claimed, RAISE_CASE_UPLOADS)
     status = 422 if form.is_submitted() else 200
     return render_template("portal/raise_case.html", form=form), status
 
@@ -199,19 +264,33 @@ def _case_action(reference, form_name, form, action, success_message):
 @bp.post("/cases/<reference>/reply")
 @customer_required
 def reply(reference):
+    case = queries.customer_case_or_404(reference, current_user.id)
     form = ReplyForm()
-    return _case_action(
-        reference,
-        "reply_form",
-        form,
-        lambda case: case_actions.post_customer_reply(
-            case,
-            customer=current_user,
-            body=form.body.data,
-            attachments=chosen_files(form.attachments.data),
-        ),
-        "Thank you: your message has been sent.",
-    )
+    claimed = _claimed_uploads(_reply_uploads(case))
+    if form.validate_on_submit():
+        kept_files = uploads.pending_as_files(claimed)
+        try:
+            case_actions.post_customer_reply(
+                case,
+                customer=current_user,
+                body=form.body.data,
+                attachments=[*kept_files, *chosen_files(form.attachments.data)],
+            )
+        except RuleViolation as violation:
+            services.rollback()
+            case = queries.customer_case_or_404(reference, current_user.id)
+            _show_rule_violation(form, violation)
+        else:
+            attached = uploads.release_pending_uploads(claimed)
+            attached += _forget_unclaimed_uploads(claimed, _reply_uploads(case))
+            services.commit()
+            uploads.remove_files(attached)
+            flash("Thank you: your message has been sent.", "success")
+            return redirect(url_for("portal.case", reference=case.reference))
+        finally:
+            _close_all(kept_files)
+    _keep_chosen_files(form, claimed, _reply_uploads(case))
+    return _render_case(case, 422, reply_form=form)
 
 
 @bp.post("/cases/<reference>/confirm")
@@ -255,7 +334,7 @@ def rate(reference):
     )
 
 
-@bp.get("/cases/<reference>/files/<int:attachment_id>")
+@bp.get("/cases/<reference>/files/<id:attachment_id>")
 @customer_required
 def attachment(reference, attachment_id):
     case = queries.customer_case_or_404(reference, current_user.id)
@@ -286,10 +365,8 @@ def _safe_next(default_endpoint="portal.my_cases") -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(
-    _config_limit("LOGIN_RATE_LIMIT"),
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code != 302,
+@ratelimits.limited(
+    ratelimits.SIGN_INS_FROM_CLIENT, ratelimits.SIGN_INS_TO_ACCOUNT, counts=ratelimits.failed
 )
 def login():
     form = SignInForm()
@@ -308,7 +385,7 @@ def login():
 
 
 @bp.route("/sign-in/link", methods=["GET", "POST"])
-@limiter.limit(_config_limit("LINK_REQUEST_RATE_LIMIT"), methods=["POST"])
+@ratelimits.limited(ratelimits.EMAILED_LINKS_FROM_CLIENT, counts=ratelimits.succeeded)
 def request_sign_in_link():
     form = SignInLinkForm()
     if form.validate_on_submit():
@@ -336,13 +413,25 @@ def magic_link(token):
     user = db.session.get(User, claims.user_id)
     if user is None or not user.active or not user.is_customer:
         return _link_refused("This link is not valid", 400)
+    if claims.case_reference:
+        destination = url_for("portal.case", reference=claims.case_reference)
+    else:
+        destination = url_for("portal.my_cases")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(destination)  # followed again in the browser it signed in
+    # A password set or changed since the link was sent voids it; so does the link's first use,
+    # after a short grace (see shared/services/sessions.py).
+    if claims.nonce is None or not password_marker_matches(claims, user):
+        return _link_refused("This link is no longer valid", 410)
+    grace = timedelta(minutes=current_app.config["SIGN_IN_LINK_GRACE_MINUTES"])
+    if not sign_in_sessions.follow_sign_in_link(claims.nonce, user, grace=grace):
+        services.rollback()
+        return _link_refused("This link has already been used", 410)
     accounts.mark_email_verified(user)
     services.commit()
     logout_user()
     login_user(user)
-    if claims.case_reference:
-        return redirect(url_for("portal.case", reference=claims.case_reference))
-    return redirect(url_for("portal.my_cases"))
+    return redirect(destination)
 
 
 def _link_refused(title: str, status: int):
@@ -359,8 +448,20 @@ def logout():
     return redirect(url_for("portal.home"))
 
 
+@bp.post("/sign-out/everywhere")
+@customer_required
+def sign_out_everywhere():
+    """For a lost phone or a shared computer: every browser signed in as this customer."""
+    sign_in_sessions.sign_out_everywhere(current_user)
+    services.commit()
+    logout_user()
+    session.pop(RAISED_IN_SESSION, None)
+    flash("You have signed out on every device and browser.", "info")
+    return redirect(url_for("portal.home"))
+
+
 @bp.route("/account/new", methods=["GET", "POST"])
-@limiter.limit(_config_limit("LINK_REQUEST_RATE_LIMIT"), methods=["POST"])
+@ratelimits.limited(ratelimits.EMAILED_LINKS_FROM_CLIENT, counts=ratelimits.succeeded)
 def register():
     form = RegisterForm()
     if form.validate_on_submit():

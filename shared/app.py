@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import settings_from_environment
 from shared.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+from shared.upload_streams import CappedUploadRequest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # Files over the size limit are refused by name on their form, not with a bare 413.
+    app.request_class = CappedUploadRequest
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(settings_from_environment(app.instance_path))
     if test_config:
@@ -66,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     auth.init_login_manager(login_manager)
     # Each request reads the settings stamp afresh (once), whatever transaction it joins.
     app.before_request(lambda: forget_settings_stamp(db.session))
+    auth.init_app(app)  # a session cookie per face, each naming a session kept on the server
 
 
 @event.listens_for(Engine, "connect")
@@ -87,9 +91,16 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def register_blueprints(app: Flask) -> None:
     from backoffice import bp as backoffice_bp
     from portal import bp as portal_bp
+    from shared import routing
 
+    routing.init_app(app)  # before the blueprints: their rules use its <id:...> converter
     app.register_blueprint(portal_bp)
     app.register_blueprint(backoffice_bp, url_prefix="/staff")
+
+    # Browsers, bookmarks and feed readers ask for the icon at the root, whatever the page says.
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("favicon.ico")
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -112,14 +123,12 @@ def register_error_handlers(app: Flask) -> None:
         403: ("You cannot open this page", "Your account does not have access to this page."),
         404: ("Page not found", "Check the address, or go back to the page you came from."),
         405: ("That action is not available here", "Please go back and try again."),
+        # Only a body far larger than any form may carry gets here: files over the limit are
+        # otherwise refused on the form itself, with the text kept.
         413: (
-            "Those files are too large",
-            "Please go back and attach smaller files (10 MB each at most).",
-        ),
-        429: (
-            "Please wait a moment",
-            "You have tried this several times in a short time. Please wait a minute and try"
-            " again.",
+            "That was too much to send at once",
+            "Nothing was sent, and nothing has been saved. Use your browser's Back button: what"
+            " you typed is still there. Then attach fewer or smaller files and send it again.",
         ),
         500: ("Sorry, something went wrong on our side", "Please try again in a few minutes."),
     }
@@ -127,6 +136,21 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(
             status, lambda error, s=status, t=title, m=message: render_error(s, t, m)
         )
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        from shared.ratelimits import describe_wait, retry_after_seconds
+
+        seconds = retry_after_seconds(error)
+        # Staff are refused inside the back office, in its own layout.
+        staff = request.blueprint == "backoffice"
+        page = render_template(
+            "errors/staff_error.html" if staff else "errors/error.html",
+            title="Please wait a moment",
+            message="You have tried this several times in a short time. Please wait"
+            f" {describe_wait(seconds)} and try again.",
+        )
+        return page, 429, {"Retry-After": str(seconds)}
 
 
 # No inline script or style anywhere: the policy can stay strict.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +32,39 @@ def _require_aware(moment: datetime, name: str = "moment") -> datetime:
 
 def _to_utc(moment: datetime, name: str = "moment") -> datetime:
     return _require_aware(moment, name).astimezone(UTC)
+
+
+def local_instant(day: date, wall_time: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant a local clock in zone shows wall_time on day.
+
+    A wall time the clocks skip (02:30 when they jump from 02:00 to 03:00) becomes the moment
+    the clocks change, so hours that open or close in the gap open or close at the jump. A wall
+    time that happens twice when the clocks go back is its first occurrence (fold=0).
+    """
+    local = datetime.combine(day, wall_time, tzinfo=zone)
+    as_utc = local.astimezone(UTC)
+    if as_utc.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return as_utc
+    # In a gap, fold=0 reads the wall time with the offset from before the change and fold=1
+    # with the one after, so the change lies between the two instants.
+    return _offset_change_between(local.replace(fold=1).astimezone(UTC), as_utc, zone)
+
+
+def _offset_change_between(earlier: datetime, later: datetime, zone: ZoneInfo) -> datetime:
+    """The first whole second after earlier with a different UTC offset (zones change on one)."""
+
+    def offset_at(second: int) -> timedelta | None:
+        return zone.utcoffset(datetime.fromtimestamp(second, zone))
+
+    before, after = int(earlier.timestamp()), math.ceil(later.timestamp())
+    offset_before = offset_at(before)
+    while after - before > 1:
+        middle = (before + after) // 2
+        if offset_at(middle) == offset_before:
+            before = middle
+        else:
+            after = middle
+    return datetime.fromtimestamp(after, UTC)
 
 
 @dataclass(frozen=True)
@@ -81,10 +115,10 @@ class BusinessCalendar:
         if wall_hours is None:
             return None
         opens, closes = wall_hours
-        # Combine in the local zone, then convert: subtracting two aware datetimes
+        # Each wall time becomes a UTC instant on its own: subtracting two aware datetimes
         # in the same zone ignores a DST change between them.
-        opens_at = datetime.combine(day, opens, tzinfo=self.timezone).astimezone(UTC)
-        closes_at = datetime.combine(day, closes, tzinfo=self.timezone).astimezone(UTC)
+        opens_at = local_instant(day, opens, self.timezone)
+        closes_at = local_instant(day, closes, self.timezone)
         if closes_at <= opens_at:  # only possible with hours inside a DST gap
             return None
         return opens_at, closes_at

@@ -17,14 +17,27 @@ def init_app(app: Flask) -> None:
         click.echo("Demo data loaded." if created else "Demo data already present.")
         click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         for role, email, where in DEMO_LOGINS:
-            click.echo(f"  {role:<9} {email:<22} {where}")
+            click.echo(f"  {role:<15} {email:<22} {where}")
 
     @app.cli.command("deliver-mail")
     def deliver_mail_command():
-        """Send outgoing email that is due, including retries of failed sends."""
-        from shared.services.mail import deliver_due
+        """Send outgoing email that is due, including retries of failed sends.
 
-        click.echo(f"Delivered {deliver_due(limit=500)} message(s).")
+        A message that cannot be sent is that message's problem: the others still go, and
+        the command succeeds. It fails only when the mail server itself could not be used;
+        what was not tried then is due at the next run."""
+        from shared.services.mail import deliver_due_report
+
+        report = deliver_due_report(limit=500)
+        click.echo(f"Delivered {report.sent} message(s).")
+        if report.failed:
+            click.echo(f"{report.failed} could not be sent and will be retried.")
+        if report.given_up:
+            click.echo(f"{report.given_up} given up after the last attempt (see the outbox).")
+        if report.server_error:
+            raise click.ClickException(
+                f"{report.server_error} ({report.left_for_later} more left for the next run)"
+            )
 
     @app.cli.command("seed")
     @click.option("--cases", "case_count", type=click.IntRange(min=0), default=1000,

@@ -70,16 +70,42 @@ def settings_from_environment(instance_path: str) -> dict:
         "UPLOAD_FOLDER": env("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         "MAX_ATTACHMENT_BYTES": _int(env("MAX_ATTACHMENT_BYTES"), 10 * 1024 * 1024),
         "MAX_ATTACHMENTS": _int(env("MAX_ATTACHMENTS"), 5),
-        # Werkzeug refuses larger request bodies before any view runs.
-        "MAX_CONTENT_LENGTH": _int(env("MAX_CONTENT_LENGTH"), 60 * 1024 * 1024),
+        # Werkzeug refuses larger request bodies before any view runs, losing the text in them.
+        # Below it a file over MAX_ATTACHMENT_BYTES is not kept but refused by name on the form,
+        # with everything typed kept; so only an absurd body should reach this limit.
+        "MAX_CONTENT_LENGTH": _int(
+            env("MAX_CONTENT_LENGTH"),
+            10
+            * _int(env("MAX_ATTACHMENTS"), 5)
+            * _int(env("MAX_ATTACHMENT_BYTES"), 10 * 1024 * 1024),
+        ),
         "RATELIMIT_ENABLED": _bool(env("RATELIMIT_ENABLED"), True),
+        # memory:// counts in each process alone: with several server processes (gunicorn
+        # workers, several hosts) use redis://, or each one grants the whole allowance.
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or "memory://",
+        # Per client address: complaints raised (forms sent back with mistakes do not count).
         "RAISE_CASE_RATE_LIMIT": env("RAISE_CASE_RATE_LIMIT") or "5 per minute;30 per hour",
+        # Per client address, on each sign-in page: failed sign-ins.
         "LOGIN_RATE_LIMIT": env("LOGIN_RATE_LIMIT") or "5 per minute;20 per hour",
+        # Per account (by the email address typed, known or not), across both sign-in pages:
+        # failed sign-ins from any number of addresses.
+        "ACCOUNT_SIGN_IN_RATE_LIMIT": env("ACCOUNT_SIGN_IN_RATE_LIMIT") or "10 per hour",
+        # Per client address: sign-in links and new accounts together (both send email).
         "LINK_REQUEST_RATE_LIMIT": env("LINK_REQUEST_RATE_LIMIT") or "3 per minute;10 per hour",
+        # Staff roles that must sign in with a code from an authenticator app as well as their
+        # password; others may choose to. Empty (as `make run` sets it for the demo) for none.
+        "TWO_FACTOR_REQUIRED_ROLES": env("TWO_FACTOR_REQUIRED_ROLES", "admin,manager"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE")),
+        # The back office keeps its sign-in in a cookie of its own (sent to /staff only), so
+        # that signing in on the portal in the same browser leaves the staff sign-in alone.
+        "STAFF_SESSION_COOKIE_NAME": env("STAFF_SESSION_COOKIE_NAME") or "staff_session",
+        # A staff sign-in ends after this long without a request (measured to 5 minutes).
+        "STAFF_IDLE_TIMEOUT_HOURS": _int(env("STAFF_IDLE_TIMEOUT_HOURS"), 12),
+        # A sign-in link works once, then again for this long: mail scanners open links
+        # before the person does, and people tap twice.
+        "SIGN_IN_LINK_GRACE_MINUTES": _int(env("SIGN_IN_LINK_GRACE_MINUTES"), 10),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session: no lost typing

@@ -7,6 +7,7 @@ and in calendar time (what the customer lived through).
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,8 +29,21 @@ CSV_COLUMNS = [
     "Text",
 ]
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's CSV injection list: a spreadsheet may read a cell starting with one of these as a
+# formula. Some spreadsheets fold full-width and small forms to their ASCII sign, so those
+# count as well.
+_FORMULA_SIGNS = (
+    "=+\\-@"
+    "\uff1d\uff0b\uff0d\uff20"  # full-width ＝ ＋ － ＠
+    "\ufe66\ufe62\ufe63\ufe6b"  # small ﹦ ﹢ ﹣ ﹫
+)
+# A formula sign at the start of the text (where a tab or line break counts too), or after a
+# field separator or a line break: a spreadsheet that splits on ";" (many locales do) or ignores
+# the quotes starts a cell there. Quotes and spaces in front of the sign do not disarm it.
+_FORMULA_START = re.compile(
+    f"^([ \"'\u3000]*)(?=[{_FORMULA_SIGNS}\t\r\n])"
+    f"|([,;|\r\n][ \"'\u3000]*)(?=[{_FORMULA_SIGNS}])"
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,9 @@ def calendar_duration(minutes: int) -> str:
 def debrief_csv(case: Case, rows: list[DebriefRow]) -> str:
     zone = case.category.service_level.calendar.zone
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell in double quotes (inner quotes doubled), as OWASP advises: a separator inside
+    # the text then stays inside its cell, whichever separator the spreadsheet expects.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(
@@ -157,8 +173,19 @@ def debrief_csv(case: Case, rows: list[DebriefRow]) -> str:
 
 
 def safe_cell(value: str) -> str:
-    """Text a spreadsheet shows as text: a leading quote disarms a would-be formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """Text a spreadsheet shows as text: a quote in front disarms each would-be formula.
+
+    "=1+2" becomes "'=1+2"; "Hi;=1+2" becomes "Hi;'=1+2", because a spreadsheet splitting on
+    ";" would start a cell at the "=".
+    """
+    return _FORMULA_START.sub(_disarm, value)
+
+
+def _disarm(match: re.Match) -> str:
+    at_start, after_separator = match.group(1), match.group(2)
+    if after_separator is None:  # the start of the text: the quote goes first, as expected
+        return "'" + at_start
+    return after_separator + "'"
 
 
 def _actor_words(case: Case, event: TimelineEvent) -> str:

@@ -18,12 +18,13 @@ from shared.models import (
 )
 from shared.services import cases as case_actions
 
-DEMO_PASSWORD = "amends-demo"
+DEMO_PASSWORD = "amends-demo-only"
 DEMO_LOGINS = [
     ("customer", "alex@example.com", "portal: /sign-in"),
     ("agent", "sam@example.com", "back office: /staff/login"),
     ("manager", "morgan@example.com", "back office: /staff/login"),
     ("admin", "admin@example.com", "back office: /staff/login (has the mailbox)"),
+    ("head of service", "harper@example.com", "back office: /staff/login (decides escalations)"),
 ]
 
 UK_BANK_HOLIDAYS = [

@@ -8,7 +8,15 @@ from flask import Flask, current_app
 
 from shared import permissions
 from shared.clock import describe_due, humanise_duration, short_due
-from shared.models import Calendar, Case, CaseStatus, EventKind, utcnow
+from shared.models import (
+    Calendar,
+    Case,
+    CaseStatus,
+    EventKind,
+    TimelineEvent,
+    User,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,13 @@ def time_frames_of(case: Case, now: datetime | None = None) -> list[TimeFrameVie
     now = now or utcnow()
     zone, zone_label = case_zone(case)
     owner_first_name = case.owner.first_name
+    # Once done, the first contact is nobody's promise any more: whoever owns the case now
+    # may not be who made it.
+    contact_label = (
+        "We contacted you by" if case.acknowledged_at else f"{owner_first_name} will contact you by"
+    )
     rows = [
-        (f"{owner_first_name} will contact you by", case.acknowledge_due_at, case.acknowledged_at),
+        (contact_label, case.acknowledge_due_at, case.acknowledged_at),
         ("Full reply by", case.first_response_due_at, case.first_responded_at),
         ("Put right by", case.resolve_due_at, case.resolved_at),
     ]
@@ -73,6 +86,38 @@ def status_tag_class(case: Case) -> str:
     return "tag--neutral"
 
 
+def latest_event(events: list[TimelineEvent], kind: EventKind) -> TimelineEvent | None:
+    """The newest of `events` (oldest first, as timelines load them) of this kind."""
+    return next((event for event in reversed(events) if event.kind == kind), None)
+
+
+def looking_after_words(case: Case, events: list[TimelineEvent] | None = None) -> str:
+    """What the customer reads under the owner's name. "From start to finish" holds only while
+    nobody else has had the case; after a hand-off it says since when this person has."""
+    handed_over = latest_event(events or [], EventKind.TRANSFERRED)
+    if handed_over is not None:
+        since = day_words(handed_over.created_at, case_zone(case)[0])
+        return f"has been looking after your complaint since {since}"
+    if case.handoff_count:
+        return "is now looking after your complaint"
+    return "is looking after your complaint from start to finish"
+
+
+def understanding_writer(case: Case, events: list[TimelineEvent] | None = None) -> User:
+    """Who wrote the wording the customer is asked to confirm: whoever owned the case then,
+    not necessarily whoever owns it now."""
+    proposed = latest_event(events or [], EventKind.UNDERSTANDING_PROPOSED)
+    if proposed is not None and proposed.actor is not None:
+        return proposed.actor
+    return case.owner
+
+
+def day_words(moment: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """ "3 December", with the year when it is not this year's."""
+    local, today = moment.astimezone(zone), (now or utcnow()).astimezone(zone)
+    return f"{local.day} {local:%B}" + (f" {local.year}" if local.year != today.year else "")
+
+
 # How each kind of event is titled in a timeline; the customer's own words come as the body.
 EVENT_TITLES = {
     EventKind.CREATED: "Complaint raised",
@@ -100,6 +145,7 @@ EVENT_TITLES = {
     EventKind.COMMITMENT_MADE: "Promise",
     EventKind.COMMITMENT_KEPT: "Promise kept",
     EventKind.COMMITMENT_BROKEN: "Promise not kept",
+    EventKind.COMMITMENT_CANCELLED: "Promise no longer needed",
     EventKind.TASK_CREATED: "Task",
     EventKind.TASK_UPDATED: "Task updated",
     EventKind.MERGED: "Merged",
@@ -160,6 +206,8 @@ def init_app(app: Flask) -> None:
         status_tag_class=status_tag_class,
         event_title=lambda event: EVENT_TITLES.get(EventKind(event.kind), event.kind),
         case_zone=case_zone,
+        looking_after_words=looking_after_words,
+        understanding_writer=understanding_writer,
         calendar_hours_words=calendar_hours_words,
         permissions=permissions,
     )
@@ -235,13 +283,13 @@ def staff_clocks(case: Case, now: datetime | None = None) -> list[StaffClock]:
     for label, due_at, met_at in rows:
         if met_at is not None:
             late_by = business.business_minutes_between(due_at, met_at)
+            # The tag says "Met"; the countdown goes on from it ("Met on time").
             state = "met"
             countdown = (
-                f"met {working_time_words(late_by, per_day)} late" if late_by > 0
-                else "met on time"
+                f"{working_time_words(late_by, per_day)} late" if late_by > 0 else "on time"
             )
         elif not case.is_open:
-            state, countdown = "not_needed", "no longer needed"
+            state, countdown = "not_needed", "the case is closed"
         else:
             left = business.business_minutes_between(now, due_at)
             # Outside working hours no business time may separate now and the due time.

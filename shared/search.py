@@ -1,4 +1,5 @@
-"""Finding cases by what staff type: a reference, a customer's email address, or words.
+"""Finding cases by what staff type: a reference, a customer's email address or its start
+(before the @ too: "jordan.riv"), or words.
 
 Words use the database's own full-text search, chosen by the dialect in use:
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     column,
     event,
     false,
+    or_,
     select,
     table,
     text,
@@ -103,6 +105,8 @@ _hook_into_metadata()
 
 _REFERENCE = re.compile(r"^AM-?(\d{1,9})$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+# One run of characters with no space in it, such as "jordan.riv" or "jordan".
+_COULD_START_AN_ADDRESS = re.compile(r"^[^\s@]+$")
 MAX_TERMS = 8
 
 
@@ -117,21 +121,53 @@ def search_parameters(term: str, dialect: str) -> tuple[str, dict] | None:
     if reference:
         # References are exact: "am-123" and "AM-000123" both mean AM-000123.
         return "reference", {"search_reference": reference_for(int(reference.group(1)))}
+    # Addresses are stored lower-cased; an exact address is its own prefix.
+    email = email_prefix_values(term.lower(), dialect)
     if "@" in term:
-        # Addresses are stored lower-cased; an exact address is its own prefix.
-        prefix = term.lower()
-        if dialect == "postgresql":
-            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return "email", {"search_email_pattern": escaped + "%"}
-        # SQLite compares bytes: every address with the prefix sorts in [prefix, next).
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return "email", {"search_email_from": prefix, "search_email_to": upper}
-    if dialect == "postgresql":
-        return "words", {"search_words": term[:200]}
-    query = fts5_query(term)
-    if query is None:  # only punctuation: nothing can match
+        return ("email", email) if email else ("nothing", {})
+    words = _words_values(term, dialect)
+    if email and _COULD_START_AN_ADDRESS.match(term):
+        # "jordan.riv" may be the start of jordan.rivers@…, or words: either finds the case.
+        return ("email_or_words", {**email, **words}) if words else ("email", email)
+    if not words:  # only punctuation: nothing can match
         return "nothing", {}
-    return "words", {"search_words": query}
+    return "words", words
+
+
+def _words_values(term: str, dialect: str) -> dict:
+    if dialect == "postgresql":
+        return {"search_words": term[:200]}
+    query = fts5_query(term)
+    return {} if query is None else {"search_words": query}
+
+
+def email_prefix_values(prefix: str, dialect: str) -> dict | None:
+    """The values that find every address starting with `prefix`; None if none can."""
+    if dialect == "postgresql":
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return {"search_email_pattern": escaped + "%"}
+    # SQLite compares UTF-8 bytes, which sort as code points do: every address with the
+    # prefix sorts in [prefix, the first string after all of them).
+    upper = first_string_after_every_extension_of(prefix)
+    if upper is None:
+        return None
+    return {"search_email_from": prefix, "search_email_to": upper}
+
+
+_LAST_CODE_POINT = "\U0010ffff"
+_SURROGATES = range(0xD800, 0xE000)  # not characters: no string holds them
+
+
+def first_string_after_every_extension_of(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix`, in code
+    point order; None when there is none (the prefix is only U+10FFFF, the last character)."""
+    kept = prefix.rstrip(_LAST_CODE_POINT)  # nothing comes after U+10FFFF: move one back
+    if not kept:
+        return None
+    following = ord(kept[-1]) + 1
+    if following in _SURROGATES:
+        following = _SURROGATES.stop
+    return kept[:-1] + chr(following)
 
 
 def search_condition_of_kind(kind: str, dialect: str) -> ColumnElement[bool]:
@@ -152,6 +188,11 @@ def search_condition_of_kind(kind: str, dialect: str) -> ColumnElement[bool]:
         return and_(
             Case.contact_email >= bindparam("search_email_from"),
             Case.contact_email < bindparam("search_email_to"),
+        )
+    if kind == "email_or_words":
+        return or_(
+            search_condition_of_kind("email", dialect),
+            search_condition_of_kind("words", dialect),
         )
     if kind == "words":
         if dialect == "postgresql":

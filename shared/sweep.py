@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
@@ -50,10 +50,12 @@ from shared.models import (
     utcnow,
 )
 from shared.queues import NEXT_DUE
+from shared.services.attachments import forget_stale_pending_uploads, remove_files
 from shared.services.delivery import REDIS_TIMEOUT_SECONDS
 from shared.services.escalations import propose_escalation
 from shared.services.mail import deliver_due
 from shared.services.notifications import notify
+from shared.services.sessions import forget_finished_sign_ins
 from shared.worker import worker_app
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,14 @@ def run_sweep(now: datetime | None = None) -> SweepReport:
         report.escalations_proposed = _propose_escalations(working, by_category, targets, now)
         report.update_reminders = _remind_updates_due(working, by_category, now)
         report.commitment_reminders = _remind_promises_overdue(working, by_category, now)
+    stale_upload_files = forget_stale_pending_uploads(now)
+    forget_finished_sign_ins(
+        now,
+        session_lifetime=current_app.permanent_session_lifetime,
+        link_max_age=timedelta(days=current_app.config["MAGIC_LINK_MAX_AGE_DAYS"]),
+    )
     services.commit()
+    remove_files(stale_upload_files)
     report.emails_delivered = deliver_due(limit=MAIL_RETRY_LIMIT)
     return report
 

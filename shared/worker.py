@@ -13,7 +13,7 @@ from rq import SimpleWorker
 
 from shared.extensions import db
 from shared.services import mail
-from shared.services.delivery import mail_queue
+from shared.services.delivery import mail_queue, run_deferred
 
 _app: Flask | None = None
 
@@ -26,6 +26,17 @@ def deliver_outbox(email_ids: list[int]) -> int:
     with worker_app().app_context():
         try:
             return mail.deliver(email_ids)
+        finally:
+            db.session.remove()
+
+
+def run_deferred_job(job: str, arguments: dict) -> None:
+    """The job for mail.defer: run the service function `job` and commit its work."""
+    if has_app_context():
+        return run_deferred(job, arguments)
+    with worker_app().app_context():
+        try:
+            return run_deferred(job, arguments)
         finally:
             db.session.remove()
 

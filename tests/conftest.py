@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 import time_machine
-from flask import has_app_context
+from flask import has_app_context, has_request_context
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 from sqlalchemy.orm import close_all_sessions
@@ -24,6 +24,7 @@ os.environ["INSTANCE_PATH"] = tempfile.mkdtemp(prefix="amends-test-instance-")
 from shared import services  # noqa: E402
 from shared.app import create_app  # noqa: E402
 from shared.extensions import db  # noqa: E402
+from shared.services.delivery import background_sender  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.support.clock import DATE_SENSITIVE_MODULES, suite_moment  # noqa: E402
 from tests.support.ports import ReservedPort  # noqa: E402
@@ -33,6 +34,7 @@ from tests.support.services import (  # noqa: E402
     postgres_schema,
     redis_database,
 )
+from tests.support.signing_in import sign_in  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
 # Long enough for the races' deliberate waits; short enough that a test which forgot to
@@ -125,6 +127,11 @@ def _test_config(database, upload_folder) -> dict:
         "PUBLIC_BASE_URL": "http://localhost",
         "UPLOAD_FOLDER": str(upload_folder),
         "REDIS_URL": None,
+        # Signing in is tested with a second step where it matters; elsewhere password alone.
+        "TWO_FACTOR_REQUIRED_ROLES": "",
+        # Tests move the clock on by days with staff signed in; the idle timeout is tested
+        # where it matters (test_sign_in_sessions.py).
+        "STAFF_IDLE_TIMEOUT_HOURS": 24 * 366,
     }
 
 
@@ -141,10 +148,16 @@ class OwnContextClient(FlaskClient):
     Flask reuses an app context that is already pushed, and the test keeps one pushed so that
     it can read the database; the request therefore starts from an empty context instead.
     Afterwards the test's session forgets what it had loaded, so it reads what the request
-    committed, and only that."""
+    committed, and only that. It also waits for the mail the request handed to the background
+    (see shared/services/delivery.py), so the test reads how that went; a test of the request
+    itself sets `waits_for_background = False`."""
+
+    waits_for_background = True
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
+        if self.waits_for_background:
+            background_sender(self.application).wait_until_idle()
         if has_app_context():  # not so inside a redirect that the client follows
             db.session.expire_all()
         return response
@@ -156,6 +169,7 @@ def app(_schema, database, app_config, tmp_path):
     app.test_client_class = OwnContextClient
     with app.app_context():
         yield app
+        background_sender(app).stop()  # before the tables it writes to are emptied
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
@@ -177,6 +191,20 @@ def _empty_all_tables():
             connection.execute(text("PRAGMA foreign_keys=ON"))
 
 
+@pytest.fixture(autouse=True)
+def _own_commits_wait_for_their_mail(monkeypatch):
+    """A commit the test makes itself (outside a request) waits for the mail it handed to the
+    background, so the test reads how that went; commits inside requests never wait."""
+    hand_on = services.commit
+
+    def commit_and_wait():
+        hand_on()
+        if has_app_context() and not has_request_context():
+            background_sender().wait_until_idle()
+
+    monkeypatch.setattr(services, "commit", commit_and_wait)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -185,10 +213,7 @@ def client(app):
 @pytest.fixture
 def login_as(client):
     def login(user):
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
-        return client
+        return sign_in(client, user)
 
     return login
 

@@ -38,6 +38,7 @@ def admin_routes(org) -> list[tuple[str, str]]:
         ("POST", f"{staff}/away"),
         ("POST", f"{staff}/back"),
         ("POST", f"{staff}/invitation"),
+        ("POST", f"{staff}/two-step/reset"),
         ("GET", "/staff/admin/categories"),
         ("GET", "/staff/admin/categories/new"),
         ("POST", "/staff/admin/categories/new"),

@@ -240,7 +240,7 @@ def test_short_or_mismatched_passwords_are_refused(client, kim_link):
 
     assert short.status_code == 422
     assert error_beside(short.get_data(as_text=True), "password") == (
-        "Use at least 10 characters"
+        "Use at least 12 characters"
     )
     assert mismatch.status_code == 422
     assert error_beside(mismatch.get_data(as_text=True), "confirm") == (

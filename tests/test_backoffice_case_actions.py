@@ -140,8 +140,9 @@ def test_an_update_is_emailed_and_restarts_the_update_clock(
     assert response.headers["Location"].endswith(f"{page_url(case)}#event-{update_event.id}")
     assert update_event.visibility == Visibility.PUBLIC
     db.session.refresh(case)
-    # The first word to the customer acknowledges the case and is its first response.
-    assert case.status == CaseStatus.ACKNOWLEDGED and case.acknowledged_at is not None
+    # The first word to the customer acknowledges the case and is its first response; being
+    # work on the case as well, it puts the case in progress.
+    assert case.status == CaseStatus.IN_PROGRESS and case.acknowledged_at is not None
     assert case.first_responded_at == MONDAY_10AM
     # Every two working days (normal priority), 09:00 to 17:00: Wednesday at 10:00.
     assert case.next_update_due_at == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

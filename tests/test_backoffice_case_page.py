@@ -13,10 +13,12 @@ from sqlalchemy import select
 from shared import presentation, services
 from shared.extensions import db
 from shared.models import Attachment, EventKind, TimelineEvent, Visibility
+from shared.services import cases as case_actions
 from shared.services import messages
 from shared.services.attachments import store_attachments
 from shared.services.timeline import record_event
 from tests import factories
+from tests.support.direction import directions_of
 from tests.support.html import between, hidden_value, text_of
 from tests.support.pages import page_url
 
@@ -119,7 +121,7 @@ def test_the_page_reads_who_then_what_they_asked_then_the_timeline_then_the_comp
     positions = [
         html.index('class="case-header"'),
         html.index("Time frames"),
-        html.index("What Alex Carter asked for"),
+        html.index('What <span dir="auto">Alex Carter</span> asked for'),
         html.index('id="staff-timeline"'),
         html.index('id="composer"'),
     ]
@@ -205,14 +207,14 @@ class TestClockStates:
         case.acknowledged_at = datetime(2026, 11, 23, 11, tzinfo=UTC)
         clocks = {c.label: c for c in presentation.staff_clocks(case, now=self.MONDAY_10AM)}
         assert clocks["Acknowledge"].state == "met"
-        assert clocks["Acknowledge"].countdown == "met on time"
+        assert clocks["Acknowledge"].countdown == "on time"
         assert clocks["Acknowledge"].tag_class == "tag--done"
 
     def test_a_time_frame_kept_late_says_by_how_much(self, case):
         case.acknowledge_due_at = datetime(2026, 11, 23, 13, tzinfo=UTC)
         case.acknowledged_at = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
         clocks = {c.label: c for c in presentation.staff_clocks(case, now=self.MONDAY_10AM)}
-        assert clocks["Acknowledge"].countdown == "met 2 working hours 30 minutes late"
+        assert clocks["Acknowledge"].countdown == "2 working hours 30 minutes late"
 
     def test_the_weekend_does_not_count(self, case):
         friday_4pm = datetime(2026, 11, 27, 16, tzinfo=UTC)
@@ -418,3 +420,42 @@ def test_the_page_issues_the_same_few_statements_for_a_short_and_a_long_timeline
 
     assert counts[0] == counts[1]
     assert counts[1] <= 12
+
+
+# --- The customer's own words: their direction, whatever the language ----------------------
+
+ARABIC = "وصل الطرد مكسورا"  # "The parcel arrived broken", written right to left
+
+
+def test_the_customers_words_take_their_own_direction_for_staff(client, login_as, org):
+    rtl_case = factories.raise_case(
+        org.delivery,
+        name=ARABIC,
+        description=f"{ARABIC}.",
+        desired_outcome=ARABIC,
+        external_reference=ARABIC,
+    )
+    services.commit()
+    login_as(org.sam)
+
+    for path in (page_url(rtl_case), "/staff/?name=all"):
+        places = directions_of(text_of(client.get(path)), ARABIC)
+        assert places, f"{path} does not show the customer's words"
+        undirected = [tag for tag, direction in places if direction != "auto"]
+        assert undirected == [], f"{path}: the customer's words in {undirected} have no dir=auto"
+
+
+def test_each_clock_reads_as_one_phrase_without_saying_a_word_twice(client, login_as, org, case):
+    case_actions.acknowledge_case(case, actor=org.sam)
+    services.commit()
+    login_as(org.sam)
+    html = text_of(client.get(page_url(case)))
+
+    states = [
+        " ".join(re.sub(r"<[^>]+>", " ", state).split()).lower()
+        for state in re.findall(r'<p class="timeframe__state">(.*?)</p>', html, re.S)
+    ]
+    assert "met on time" in states
+    for state in states:
+        words = state.split()
+        assert len(words) == len(set(words)), f"“{state}” repeats itself"

@@ -235,13 +235,13 @@ def test_home_shows_the_due_dates_in_the_cases_calendar(org, login_as, frozen_no
 # What each role finds on its home page: the back office's areas it may use, and how many
 # cases wait in its own queues. Sam owns the one open case, of Morgan's team.
 HOME_BY_ROLE = {
-    "sam": (["Cases", "My tasks", "Notifications", "Saved replies"],
+    "sam": (["Cases", "My tasks", "Notifications", "Saved replies", "Two-step sign-in"],
             {"My cases": 1, "My team": 1}),
     "manager": (["Cases", "My tasks", "Approvals", "Notifications", "Dashboard",
-                 "Saved replies"],
+                 "Saved replies", "Two-step sign-in"],
                 {"My cases": 0, "My team": 1}),
     "admin": (["Cases", "My tasks", "Notifications", "Dashboard", "Saved replies", "Settings",
-               "Mailbox", "Outbox"],
+               "Mailbox", "Outbox", "Two-step sign-in"],
               {"My cases": 0, "My team": 0}),
 }
 

@@ -508,3 +508,54 @@ def test_business_days_end_at_a_closing_time_after_the_start(calendar, start, da
     assert _is_closing_time(calendar, result)
     if days:
         assert result > calendar.add_business_days(start, days - 1)
+
+
+# -- opening hours that fall in a clock change ----------------------------------------
+# New York: clocks go forward at 02:00 on Sun 8 Mar 2026 (02:00-02:59 never happens) and back
+# at 02:00 on Sun 1 Nov 2026 (01:00-01:59 happens twice).
+
+
+def sundays_in_new_york(opens: time, closes: time) -> BusinessCalendar:
+    return BusinessCalendar(timezone=NEW_YORK, hours={6: (opens, closes)})
+
+
+def test_closing_time_in_the_spring_gap_is_the_moment_the_clocks_change():
+    early_hours = sundays_in_new_york(time(0), time(2, 45))
+    # Opens 00:00 EST (05:00 UTC); 02:45 does not exist, so it closes at 02:00 EST, when the
+    # clocks jump to 03:00 EDT (07:00 UTC).
+    assert early_hours.is_open(utc(2026, 3, 8, 6, 59))
+    assert not early_hours.is_open(utc(2026, 3, 8, 7))
+    assert not early_hours.is_open(utc(2026, 3, 8, 7, 30))  # 03:30 EDT
+    assert early_hours.add_business_days(utc(2026, 3, 8, 5), 0) == utc(2026, 3, 8, 7)
+    assert early_hours.business_minutes_between(utc(2026, 3, 8), utc(2026, 3, 9)) == 120
+    # 30 minutes left that night; the other 30 on Sun 15 Mar from 00:00 EDT (04:00 UTC).
+    assert early_hours.add_business_minutes(utc(2026, 3, 8, 6, 30), 60) == utc(2026, 3, 15, 4, 30)
+
+
+def test_opening_time_in_the_spring_gap_is_the_moment_the_clocks_change():
+    late_start = sundays_in_new_york(time(2, 30), time(5))
+    # 02:30 does not exist: it opens at 03:00 EDT (07:00 UTC) and closes at 05:00 EDT.
+    assert late_start.next_opening(utc(2026, 3, 8, 5)) == utc(2026, 3, 8, 7)
+    assert not late_start.is_open(utc(2026, 3, 8, 6, 59))
+    assert late_start.business_minutes_between(utc(2026, 3, 8), utc(2026, 3, 9)) == 120
+
+
+def test_hours_wholly_inside_the_spring_gap_do_not_open_that_day():
+    never_that_night = sundays_in_new_york(time(2, 15), time(2, 45))
+    # Next opening: Sun 15 Mar 02:15 EDT (06:15 UTC).
+    assert never_that_night.next_opening(utc(2026, 3, 8, 5)) == utc(2026, 3, 15, 6, 15)
+
+
+def test_times_that_happen_twice_in_the_autumn_count_the_first_time():
+    # 01:30 happens at 05:30 UTC (EDT) and again at 06:30 UTC (EST): the first one counts,
+    # for opening and for closing alike.
+    closes_at_half_past_one = sundays_in_new_york(time(0), time(1, 30))
+    assert closes_at_half_past_one.add_business_days(utc(2026, 11, 1, 4), 0) == utc(
+        2026, 11, 1, 5, 30
+    )
+    opens_at_half_past_one = sundays_in_new_york(time(1, 30), time(5))
+    assert opens_at_half_past_one.next_opening(utc(2026, 11, 1, 4)) == utc(2026, 11, 1, 5, 30)
+    # 05:00 EST is 10:00 UTC: four and a half hours open that night.
+    assert opens_at_half_past_one.business_minutes_between(
+        utc(2026, 11, 1), utc(2026, 11, 2)
+    ) == 270

@@ -23,18 +23,28 @@ from itertools import count
 from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
+import pyotp
 import pytest
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from backoffice.two_factor import PENDING_SIGN_IN
 from shared import services
 from shared.extensions import db
-from shared.models import EmailStatus, EscalationLevel, OutgoingEmail, Role, utcnow
+from shared.models import (
+    EmailStatus,
+    EscalationLevel,
+    OutgoingEmail,
+    Role,
+    StaffTwoFactor,
+    utcnow,
+)
 from shared.services import cases as case_actions
-from shared.services import commitments, escalations, remedies, tasks, understanding
+from shared.services import commitments, escalations, remedies, tasks, two_factor, understanding
 from shared.tokens import SET_PASSWORD, SIGN_IN, make_link_token
 from tests import factories
 from tests.support.html import Form, read_page, text_of
+from tests.support.signing_in import sign_in
 
 CSRF_REFUSAL = "This form has expired"  # the page shared/app.py renders for a CSRFError
 FORM_EXPIRED = "This form expired"  # a form's own token error, in its error summary
@@ -70,37 +80,47 @@ ADMIN_FORMS = {
     "backoffice.admin_new_service_level", "backoffice.admin_service_level",
     "backoffice.admin_new_calendar", "backoffice.admin_calendar", "backoffice.admin_add_holiday",
     "backoffice.admin_remove_holiday", "backoffice.retry_email",
+    "backoffice.admin_reset_two_factor",
 }
+# Morgan and Ada have an authenticator app set up; Sam sets one up.
+TWO_STEP_FORMS = {"backoffice.two_factor_new_recovery_codes", "backoffice.two_factor_turn_off"}
 SIGN_IN_FORMS = {"portal.login", "portal.request_sign_in_link", "portal.register"}
+# Signing out everywhere is followed by signing in again (as Priya), then signing out.
+STAFF_SIGN_IN_FORMS = {"backoffice.sign_out_everywhere", "backoffice.login", "backoffice.logout"}
 
 # The endpoints each visitor's walk posts to, from the forms on the pages they reach.
 FORMS_OF = {
     "guest": SIGN_IN_FORMS | {"portal.raise_case", "portal.set_password", "backoffice.login",
-                              "backoffice.staff_set_password"},
+                              "backoffice.staff_set_password", "backoffice.login_code"},
     "customer": SIGN_IN_FORMS | {
         "portal.raise_case", "portal.reply", "portal.confirm_resolution", "portal.reopen",
         "portal.rate", "portal.confirm_understanding", "portal.correct_understanding",
-        "portal.choose_option", "portal.logout",
+        "portal.choose_option", "portal.logout", "portal.sign_out_everywhere",
     },
-    "agent": CASE_FORMS | NOTIFICATION_FORMS | {"backoffice.logout"},
-    "manager": CASE_FORMS | NOTIFICATION_FORMS | SAVED_REPLY_FORMS | {
-        "backoffice.approve_escalation", "backoffice.reject_escalation", "backoffice.logout",
+    "agent": CASE_FORMS | NOTIFICATION_FORMS | STAFF_SIGN_IN_FORMS | {
+        "backoffice.two_factor_setup",
     },
-    "admin": CASE_FORMS | SAVED_REPLY_FORMS | ADMIN_FORMS | {"backoffice.logout"},
+    "manager": CASE_FORMS | NOTIFICATION_FORMS | SAVED_REPLY_FORMS | STAFF_SIGN_IN_FORMS
+    | TWO_STEP_FORMS | {"backoffice.approve_escalation", "backoffice.reject_escalation"},
+    "admin": CASE_FORMS | SAVED_REPLY_FORMS | ADMIN_FORMS | STAFF_SIGN_IN_FORMS | TWO_STEP_FORMS,
 }
 
 # Forms sent after all others, in this order: each takes away what other forms act on (the
 # unread notifications, the saved reply, the case, the visitor's own session) or changes who
 # the visitor is.
 SENT_LAST = (
+    "backoffice.two_factor_turn_off", "backoffice.admin_reset_two_factor",
     "backoffice.mark_all_notifications_read", "backoffice.delete_saved_reply",
     "backoffice.merge_case",
-    "backoffice.case_resolve", "backoffice.case_transfer", "portal.set_password",
-    "backoffice.staff_set_password", "portal.login", "backoffice.login", "portal.logout",
+    "backoffice.case_resolve", "backoffice.case_transfer", "backoffice.login_code",
+    "portal.set_password",
+    "backoffice.staff_set_password", "portal.sign_out_everywhere",
+    "backoffice.sign_out_everywhere", "portal.login", "backoffice.login", "portal.logout",
     "backoffice.logout",
 )
-# The sign-out button is in the header of every page: sending it from one page proves it.
-IN_EVERY_HEADER = {"portal.logout", "backoffice.logout"}
+# The sign-out buttons are on every page (header, staff footer): sending one from one page
+# proves it.
+IN_EVERY_HEADER = {"portal.logout", "backoffice.logout", "backoffice.sign_out_everywhere"}
 # Opening a notification marks it read: its "mark as read" form would have nothing to mark.
 NOT_FOLLOWED = {"backoffice.open_notification"}
 
@@ -140,7 +160,8 @@ class Typist:
             elif kind == "file":
                 sent.append((name, (BytesIO(b""), "")))  # no file chosen: an empty part
             elif name in typed:
-                sent.append((name, typed[name]))
+                # A callable is what the person reads at that moment (an authenticator's code).
+                sent.append((name, typed[name]() if callable(typed[name]) else typed[name]))
             elif control["tag"] == "select":
                 value = self._selected(control)
                 if not value and "required" in control:
@@ -342,12 +363,16 @@ def world(org, customer):
     end what others act on: one escalation each to approve, reject and withdraw, an
     understanding each to confirm and correct; two resolved cases, to close one and reopen
     it, and to rate the other; one plain open case to merge into."""
-    for _ in range(3):
-        a_case_with_everything(org, customer)
+    first, *_ = (a_case_with_everything(org, customer) for _ in range(3))
     for _ in range(2):
         resolved = factories.case_owned_by(org.sam, org.delivery, customer=customer)
         case_actions.resolve_case(resolved, actor=org.sam, resolution="We refunded you.")
     merge_target = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    # Deciding an escalation settles its notifications: Morgan needs two about something else,
+    # one for "mark as read" and one left for "mark all as read".
+    for title in ("Ring the depot", "Check the van's log"):
+        tasks.create_task(first, actor=org.priya, title=title, assignee=org.manager,
+                          due_at=factories.in_hours(30))
     factories.make_saved_reply(updated_by=org.sam)
     # People who have not chosen a password yet; someone who left; someone away.
     newcomer = factories.make_user("nia@example.com", "Nia New", password=None)
@@ -355,6 +380,10 @@ def world(org, customer):
                                   password=None)
     factories.make_user("rowan@example.com", "Rowan Gone", Role.AGENT, org.care, active=False)
     factories.make_user("avery@example.com", "Avery Away", Role.AGENT, org.billing, away=True)
+    # Morgan and Ada sign in with an authenticator app; Sam has not set one up yet.
+    for member in (org.manager, org.admin):
+        two_factor.start_enrolment(member).confirmed_at = utcnow()
+        two_factor.regenerate_recovery_codes(member)
     services.commit()
     # Mail that could not be sent, for the outbox's retry button.
     db.session.scalars(select(OutgoingEmail)).first().status = EmailStatus.FAILED
@@ -370,7 +399,7 @@ def walk_of(visitor: str, app, world) -> Walk:
         # Signing in as the person the form is for: a made-up address would be refused.
         ("portal.login", "email"): world.customer.email,
         ("portal.login", "password"): factories.PASSWORD,
-        ("backoffice.login", "email"): org.sam.email,
+        ("backoffice.login", "email"): org.priya.email,  # a password alone signs her in
         ("backoffice.login", "password"): factories.PASSWORD,
         ("backoffice.admin_new_staff_member", "team"): str(org.care.id),
         # Where the form leaves a choice open and an answer is needed, or another than now.
@@ -382,11 +411,17 @@ def walk_of(visitor: str, app, world) -> Walk:
         "task-update-outcome": "Done: the camera shows the parcel being dropped.",
         "priority": "high",
         "new_owner": str(org.priya.id),
+        ("backoffice.login_code", "code"): lambda: code_of(org.manager),
+        ("backoffice.two_factor_setup", "code"): lambda: code_of(org.sam),
     }
     if visitor == "guest":
+        # Morgan's password was right a moment ago: the page asking for the code is open.
+        with client.session_transaction("/staff/") as session:
+            session[PENDING_SIGN_IN] = {"user_id": org.manager.id,
+                                        "started": utcnow().timestamp()}
         walk = Walk(app, client, ("portal.", "backoffice."), typed)
         walk.follow_links(
-            "/", "/staff/login", "/sign-in/not-a-real-link",
+            "/", "/staff/login", "/staff/login/code", "/sign-in/not-a-real-link",
             f"/account/password/{make_link_token(SET_PASSWORD, world.newcomer)}",
             f"/staff/account/password/{make_link_token(SET_PASSWORD, world.invited)}",
         )
@@ -397,12 +432,15 @@ def walk_of(visitor: str, app, world) -> Walk:
         walk.follow_links("/", "/cases")
     else:
         member = {"agent": org.sam, "manager": org.manager, "admin": org.admin}[visitor]
-        with client.session_transaction() as session:
-            session["_user_id"] = str(member.id)
-            session["_fresh"] = True
+        sign_in(client, member)
         walk = Walk(app, client, ("backoffice.",), typed)
-        walk.follow_links("/staff/")
+        walk.follow_links("/staff/", "/staff/login")
     return walk
+
+
+def code_of(member) -> str:
+    """The code the member's authenticator app shows now."""
+    return pyotp.TOTP(db.session.get(StaffTwoFactor, member.id).secret).now()
 
 
 def succeeded(form: Sent) -> bool:

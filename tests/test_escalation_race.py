@@ -6,10 +6,9 @@ Each race is made certain rather than left to timing: the first decision runs up
 and stops there with its locks taken; the second then starts, and the first commits only once
 PostgreSQL shows the second waiting on a lock the first holds. Each test asserts that wait."""
 
-import threading
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared import services
@@ -31,13 +30,13 @@ from shared.services import cases as case_actions
 from shared.services import escalations as escalation_actions
 from tests import factories
 from tests.support.html import text_of
-from tests.support.races import DEADLINE_SECONDS, is_waiting_on, wait_until
+from tests.support.races import HeldAtCommit
+from tests.support.signing_in import sign_in
 
 # SQLite lets only one writer in at a time, so there is no race to test there.
 pytestmark = pytest.mark.postgres
 
 REASON = "The courier ignores us; a goodwill payment is above my limit."
-# Well inside the suite's PostgreSQL lock_timeout (15 s), so a wait never times out first.
 
 
 @pytest.fixture
@@ -53,71 +52,7 @@ def escalation(org):
     return pending
 
 
-# --- Making the two overlap --------------------------------------------------------------------
-
-
-class Overlap:
-    """Two units of work, each in a thread, app context and session of its own: "first" is
-    held at its commit, locks taken, until "second" is seen waiting on one of them."""
-
-    def __init__(self, app):
-        self.app = app
-        self.outcomes, self.errors = {}, {}
-        self.backends = {}  # thread name -> PostgreSQL backend of its current transaction
-        self.first_holds = threading.Event()
-        self.release = threading.Event()
-        self.second_waited_on_first = False
-
-    def run(self, first, second):
-        """Run both; returns {"first": what `first` returned, "second": ...}."""
-        event.listen(db.session, "after_begin", self._note_backend)
-        event.listen(db.session, "before_commit", self._hold_first)
-        threads = {name: threading.Thread(target=self._work, args=(name, work), name=name)
-                   for name, work in (("first", first), ("second", second))}
-        try:
-            threads["first"].start()
-            if wait_until(self.first_holds.is_set, threads["first"]):
-                threads["second"].start()
-                self.second_waited_on_first = wait_until(self._second_waits_on_first,
-                                                          threads["second"])
-        finally:
-            self.release.set()
-            for thread in threads.values():
-                if thread.ident is not None:
-                    thread.join(timeout=DEADLINE_SECONDS * 3)
-            event.remove(db.session, "before_commit", self._hold_first)
-            event.remove(db.session, "after_begin", self._note_backend)
-        assert not any(thread.is_alive() for thread in threads.values())
-        for error in self.errors.values():
-            raise error
-        assert self.first_holds.is_set(), f"the first never reached its commit: {self.outcomes}"
-        return self.outcomes
-
-    def _work(self, name, work):
-        with self.app.app_context():
-            try:
-                self.outcomes[name] = work()
-            except Exception as error:  # not swallowed: run() raises it in the test's thread
-                self.errors[name] = error
-            finally:
-                db.session.remove()
-
-    def _note_backend(self, session, transaction, connection):
-        name = threading.current_thread().name
-        if name in ("first", "second"):
-            self.backends[name] = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-
-    def _hold_first(self, session):
-        if threading.current_thread().name == "first" and not self.first_holds.is_set():
-            self.first_holds.set()
-            self.release.wait(timeout=DEADLINE_SECONDS * 2)
-
-    def _second_waits_on_first(self) -> bool:
-        """Whether PostgreSQL shows the second waiting on a lock the first's backend holds."""
-        if "second" not in self.backends:
-            return False
-        return is_waiting_on(db.engine, self.backends["second"], self.backends["first"])
-
+# --- Units of work -----------------------------------------------------------------------------
 
 
 def decision(escalation_id, decide):
@@ -177,7 +112,7 @@ def test_an_approval_and_a_rejection_at_once_leave_exactly_one_decision(app, org
     }
     second = "reject" if first == "approve" else "approve"
 
-    race = Overlap(app)
+    race = HeldAtCommit(app)
     outcomes = race.run(decisions[first], decisions[second])
 
     assert race.second_waited_on_first, "the second decision never waited on the first's lock"
@@ -218,7 +153,7 @@ def test_two_approvals_at_once_hand_the_case_over_once(app, org, escalation, fir
     }
     second = "head" if first == "manager" else "manager"
 
-    race = Overlap(app)
+    race = HeldAtCommit(app)
     outcomes = race.run(decisions[first], decisions[second])
 
     assert race.second_waited_on_first, "the second approval never waited on the first's lock"
@@ -238,9 +173,7 @@ def test_two_managers_posting_at_once_through_the_back_office(app, org, escalati
     keeps what the loser wrote."""
     clients = {name: app.test_client() for name in ("manager", "head")}
     for name, user in (("manager", org.manager), ("head", org.head)):
-        with clients[name].session_transaction() as session:
-            session["_user_id"] = str(user.id)
-            session["_fresh"] = True
+        sign_in(clients[name], user)
     forms = {
         "manager": ("approve", {"approve-version": str(escalation.version),
                                 "approve-note": "Yes.", "approve-new_owner": "0",
@@ -255,7 +188,7 @@ def test_two_managers_posting_at_once_through_the_back_office(app, org, escalati
                                           data=data)
 
     second = "head" if first == "manager" else "manager"
-    race = Overlap(app)
+    race = HeldAtCommit(app)
     responses = race.run(post(first), post(second))
 
     assert race.second_waited_on_first, "the second post never waited on the first's lock"
@@ -295,7 +228,7 @@ def test_two_requests_at_once_make_one_escalation(app, org):
 
         return work
 
-    race = Overlap(app)
+    race = HeldAtCommit(app)
     outcomes = race.run(ask(org.sam.id), ask(org.manager.id))
 
     assert race.second_waited_on_first, "the second request never waited on the first's lock"
@@ -326,7 +259,7 @@ def test_resolving_while_a_manager_approves_a_hand_over_leaves_one_outcome(app, 
                  "approve": decision(escalation.id, approve)}
     second = "approve" if first == "resolve" else "resolve"
 
-    race = Overlap(app)
+    race = HeldAtCommit(app)
     outcomes = race.run(decisions[first], decisions[second])
 
     assert race.second_waited_on_first, f"{second} never waited on the lock {first} held"

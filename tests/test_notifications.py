@@ -7,8 +7,9 @@ from sqlalchemy import delete, func, select
 
 from shared import services
 from shared.extensions import db
-from shared.models import Notification, OutgoingEmail
+from shared.models import EscalationLevel, Notification, OutgoingEmail, Role, User
 from shared.services import cases as case_actions
+from shared.services import escalations as escalation_actions
 from shared.services import tasks as task_actions
 from shared.services.notifications import PAGE_SIZE, notify
 from tests import factories
@@ -360,3 +361,75 @@ def test_mark_all_read_is_offered_while_the_only_unread_ones_are_on_older_pages(
     services.commit()
     assert "Mark all read" not in login_as(org.sam).get("/staff/notifications").get_data(
         as_text=True)
+
+
+# --- A notification about something finished stops asking for attention ----------------------
+
+
+def ask_the_heads_of_service(org, case):
+    """Sam asks for a head of service: Harper and Riley are both told."""
+    factories.make_user(
+        "riley@example.com", "Riley Park", Role.MANAGER, approval_level=2
+    )
+    escalation = escalation_actions.request_escalation(
+        case, actor=org.sam, level=EscalationLevel.HEAD_OF_SERVICE,
+        reason="The customer has waited three weeks.", needs=["goodwill"],
+    )
+    services.commit()
+    return escalation
+
+
+def test_deciding_an_escalation_settles_the_request_for_everyone_it_went_to(
+    org, case_without_notices, login_as
+):
+    escalation = ask_the_heads_of_service(org, case_without_notices)
+    riley = db.session.scalars(select(User).where(User.email == "riley@example.com")).one()
+    assert unread_of(org.head) == unread_of(riley) == 1
+    some_notifications(riley, case_without_notices, 1)  # about something else: still asks
+
+    escalation_actions.reject_escalation(
+        escalation, actor=org.head, note="Not yet: try the courier first.",
+        expected_version=escalation.version,
+    )
+    services.commit()
+
+    assert unread_of(org.head) == 0
+    assert [n.kind for n in notifications_of(riley) if n.read_at is None] == ["customer_replied"]
+    header = login_as(riley).get("/staff/").get_data(as_text=True)
+    assert re.search(r'1<span class="visually-hidden"> unread</span>', header)
+
+
+def test_withdrawing_or_approving_settles_it_too_and_a_new_request_asks_again(
+    org, case_without_notices
+):
+    escalation = ask_the_heads_of_service(org, case_without_notices)
+    escalation_actions.withdraw_escalation(escalation, actor=org.sam)
+    services.commit()
+    assert unread_of(org.head) == 0
+
+    escalation = escalation_actions.request_escalation(
+        case_without_notices, actor=org.sam, level=EscalationLevel.HEAD_OF_SERVICE,
+        reason="Asking again.", needs=["goodwill"],
+    )
+    services.commit()
+    assert unread_of(org.head) == 1
+    escalation_actions.approve_escalation(
+        escalation, actor=org.head, expected_version=escalation.version
+    )
+    services.commit()
+    assert unread_of(org.head) == 0
+
+
+def test_asking_for_an_escalation_settles_the_suggestion_to_ask(org, case_without_notices):
+    escalation_actions.propose_escalation(case_without_notices, reason="No update for 5 days")
+    services.commit()
+    assert [n.kind for n in notifications_of(org.sam)] == ["escalation_proposed"]
+
+    escalation_actions.request_escalation(
+        case_without_notices, actor=org.sam, level=EscalationLevel.TEAM_MANAGER,
+        reason="No update for 5 days", needs=["people"],
+    )
+    services.commit()
+
+    assert unread_of(org.sam) == 0
+    assert unread_of(org.manager) == 1

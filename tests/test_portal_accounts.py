@@ -218,7 +218,7 @@ def test_set_password_refuses_mismatched_or_short_passwords(client, org):
     assert mismatch.status_code == 422
     assert "The two passwords do not match" in error_summary(text_of(mismatch))
     assert short.status_code == 422
-    assert "Use at least 10 characters" in error_summary(text_of(short))
+    assert "Use at least 12 characters" in error_summary(text_of(short))
     assert not User.by_email("casey@example.com").has_password
 
 

@@ -1,7 +1,7 @@
 """A customer's case page: who may see it, the public timeline, replies and the resolution."""
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +10,12 @@ from shared import services
 from shared.extensions import db
 from shared.models import Attachment, CaseStatus, EventKind, Visibility, utcnow
 from shared.services import cases as case_actions
+from shared.services import ownership, understanding
 from shared.services.timeline import record_event
 from tests import factories
+from tests.support.direction import directions_of
 from tests.support.html import (
+    between,
     error_summary,
     field_block,
     text_of,
@@ -350,3 +353,75 @@ def test_rating_an_open_case_is_refused(signed_in, case):
     assert "once your complaint is resolved" in error_summary(text_of(response))
     db.session.refresh(case)
     assert case.rating is None
+
+
+# --- The customer's own words: their direction, whatever the language ----------------------
+
+ARABIC = "وصل الطرد مكسورا"  # "The parcel arrived broken", written right to left
+
+
+def test_the_customers_words_take_their_own_direction_on_their_pages(signed_in, org, customer):
+    rtl_case = factories.raise_case(
+        org.delivery, customer=customer, description=f"{ARABIC}.", desired_outcome=ARABIC
+    )
+    case_actions.post_customer_reply(rtl_case, customer=customer, body=ARABIC)
+    services.commit()
+
+    for path in ("/cases", url(rtl_case)):
+        places = directions_of(text_of(signed_in.get(path)), ARABIC)
+        assert places, f"{path} does not show the customer's words"
+        undirected = [tag for tag, direction in places if direction != "auto"]
+        assert undirected == [], f"{path}: the customer's words in {undirected} have no dir=auto"
+
+
+# --- Who did what: each piece of work is credited to whoever did it --------------------------
+
+
+def hand_over(case, actor, new_owner):
+    ownership.transfer_owner(case, actor=actor, new_owner=new_owner, reason="Rota change")
+    services.commit()
+
+
+def owner_card(html: str) -> str:
+    return between(html, 'class="owner-card"', "</div>\n</div>")
+
+
+def test_the_owner_card_says_from_start_to_finish_only_until_someone_else_takes_over(
+    client, login_as, org, customer, frozen_now
+):
+    frozen_now(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    handed = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    services.commit()
+    signed_in = login_as(customer)
+    assert "from start to finish" in owner_card(text_of(signed_in.get(url(handed))))
+
+    hand_over(handed, org.manager, org.priya)
+    frozen_now(datetime(2026, 12, 3, 11, 0, tzinfo=UTC))
+    hand_over(handed, org.manager, org.manager)
+    card = owner_card(text_of(signed_in.get(url(handed))))
+
+    assert "from start to finish" not in card
+    assert "Morgan Lee" in card
+    assert "has been looking after your complaint since 3 December" in card
+
+
+def test_the_wording_to_confirm_is_credited_to_whoever_wrote_it_after_a_hand_off(
+    signed_in, org, case
+):
+    case_actions.acknowledge_case(case, actor=org.sam)
+    understanding.propose_understanding(
+        case, actor=org.sam, text="Your parcel arrived crushed; you want a new one."
+    )
+    services.commit()
+    hand_over(case, org.manager, org.manager)
+
+    page = text_of(signed_in.get(url(case)))
+
+    assert "Sam wrote this to check we have understood you" in page
+    assert "Morgan wrote this" not in page
+    # Sam made the first contact: it is not Morgan's promise, kept or not.
+    assert "We contacted you by" in page
+    assert "Morgan will contact you by" not in page
+    # The timeline credits each event to whoever did it at the time.
+    proposed = between(page, "What we understand</p>", "</li>")
+    assert "Sam Taylor" in proposed

@@ -482,9 +482,10 @@ def test_each_row_shows_the_case_with_what_people_typed_escaped(org, login_as, f
     row = row[:row.index("</tr>") + 5]
     assert (f'<th scope="row"><a class="case-list__ref" href="/staff/cases/{case.reference}">'
             f"{case.reference}</a></th>") in row
-    assert "<td>Kim &lt;script&gt;alert(1)&lt;/script&gt;<br>" in row
+    assert ('<td class="free-text"><span dir="auto">Kim &lt;script&gt;alert(1)&lt;/script&gt;'
+            "</span><br>") in row
     assert '<span class="small muted queue-table__email">a&lt;b&gt;@example.com</span>' in row
-    assert "<td>&lt;b&gt;Crushed&lt;/b&gt; &amp; late</td>" in row
+    assert '<td class="free-text" dir="auto">&lt;b&gt;Crushed&lt;/b&gt; &amp; late</td>' in row
     assert "<td>In progress</td>" in row
     assert "<td><strong>Urgent</strong></td>" in row
     assert '<td>Priya Shah <span class="small">(deactivated)</span></td>' in row

@@ -9,7 +9,12 @@ from shared import queues
 from shared.app import create_app
 from shared.extensions import db
 from shared.models import Case, CaseStatus
-from shared.search import FTS_OBJECT_NAMES, fts5_query, search_parameters
+from shared.search import (
+    FTS_OBJECT_NAMES,
+    first_string_after_every_extension_of,
+    fts5_query,
+    search_parameters,
+)
 from tests import factories
 from tests.support.services import empty_database
 
@@ -74,9 +79,44 @@ def test_an_email_address_finds_its_cases_exactly_or_by_its_start(org, cases):
     assert found("amara.okafor@example.com", org=org) == set()
 
 
-@pytest.mark.parametrize("term", ["%@example.com", "_lex@example.com", "a%@", "\\@"])
+@pytest.mark.parametrize(
+    "term", ["%@example.com", "_lex@example.com", "a%@", "\\@", "%", "_lex", "q%"]
+)
 def test_wildcards_typed_in_an_email_are_plain_characters(org, cases, term):
     assert found(term, org=org) == set()
+
+
+def test_the_start_of_an_address_finds_its_cases_before_the_at_sign_too(org, cases):
+    # Named otherwise than the address, so only the address can find it.
+    jordan = raise_case(org, "The courier left my parcel in the rain.",
+                        email="jordan.rivers@example.net", name="J. Smith")
+
+    assert found("jordan.riv", org=org) == {jordan.reference}
+    assert found("Jordan.Rivers", org=org) == {jordan.reference}
+    assert found("amara", org=org) == {cases["washer"].reference}  # the address starts so
+    assert found("rivers", org=org) == set()  # the start, not any part
+    # A single word still finds what the words say.
+    assert found("dented", org=org) == {cases["washer"].reference}
+    assert found("rain", org=org) == {jordan.reference}
+
+
+@pytest.mark.parametrize("last", ["\U0010ffff", "\ud7ff", "\uffff", "\U0001f600"])
+@pytest.mark.parametrize("before", ["a@", "zz", "amara.okafor@example.or"])
+def test_an_address_start_ending_in_any_character_is_searched(org, cases, login_as, before,
+                                                              last):
+    """The upper bound of the address range is the next character: there is none after
+    U+10FFFF, and the one after U+D7FF is a surrogate, which no text can hold."""
+    response = login_as(org.sam).get("/staff/queues/all", query_string={"q": before + last})
+
+    assert response.status_code == 200
+    assert found(before + last, org=org) == set()
+
+
+def test_the_first_string_after_every_extension_skips_what_is_no_character():
+    assert first_string_after_every_extension_of("ann@ex") == "ann@ey"
+    assert first_string_after_every_extension_of("a@\ud7ff") == "a@\ue000"
+    assert first_string_after_every_extension_of("a@\U0010ffff") == "a@"[:-1] + "A"
+    assert first_string_after_every_extension_of("\U0010ffff\U0010ffff") is None
 
 
 # --- By words -----------------------------------------------------------------------------------
@@ -253,4 +293,13 @@ def test_a_search_term_is_a_kind_of_search_and_its_values():
         "words", {"search_words": '"washing" "machine"'})
     assert search_parameters("washing machine", "postgresql") == (
         "words", {"search_words": "washing machine"})
-    assert search_parameters("!!!", "sqlite") == ("nothing", {})
+    assert search_parameters("!! ??", "sqlite") == ("nothing", {})
+    # One run of characters may be the start of an address as well as a word.
+    assert search_parameters("Jordan.Riv", "sqlite") == (
+        "email_or_words",
+        {"search_email_from": "jordan.riv", "search_email_to": "jordan.riw",
+         "search_words": '"Jordan" "Riv"'})
+    assert search_parameters("jordan.riv", "postgresql") == (
+        "email_or_words", {"search_email_pattern": "jordan.riv%", "search_words": "jordan.riv"})
+    assert search_parameters("!!!", "sqlite") == (
+        "email", {"search_email_from": "!!!", "search_email_to": "!!\""})

@@ -70,7 +70,7 @@ def test_an_empty_database_gets_an_organisation_and_cases_in_every_state(app):
     assert count(Commitment) == report.commitments > 0
     assert count(TimelineEvent) == report.events > 600
     # The demo people exist, and everyone signs in with the demo password.
-    assert User.by_email("sam@example.com").check_password("amends-demo")
+    assert User.by_email("sam@example.com").check_password("amends-demo-only")
 
 
 def test_seeded_cases_hang_together(app):
@@ -166,7 +166,7 @@ def test_seeded_people_can_use_the_app(app, client):
         .where(User.role == Role.AGENT, User.active.is_(True)).limit(1)
     )
     signed_in = client.post("/staff/login", data={"email": agent.email,
-                                                  "password": "amends-demo"})
+                                                  "password": "amends-demo-only"})
     assert signed_in.status_code == 302
     assert client.get("/staff/").status_code == 200
     assert client.get("/staff/queues/all?q=delivered").status_code == 200
@@ -175,5 +175,5 @@ def test_seeded_people_can_use_the_app(app, client):
     customer = db.session.get(User, case.customer_id)
     client.post("/staff/logout")
     assert client.post("/sign-in", data={"email": customer.email,
-                                         "password": "amends-demo"}).status_code == 302
+                                         "password": "amends-demo-only"}).status_code == 302
     assert client.get(f"/cases/{case.reference}").status_code == 200

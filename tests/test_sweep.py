@@ -377,7 +377,8 @@ def test_queries_do_not_grow_with_the_number_of_cases(org, count_queries, alread
     large = statements_for_a_sweep(20)
 
     assert small == large
-    assert large <= 12
+    # Twelve for the cases and the outbox, two for forgetting finished sign-ins.
+    assert large <= 14
 
 
 def test_a_first_sweep_reads_candidates_once_per_batch_not_once_per_case(org, count_queries):

@@ -39,8 +39,11 @@ from shared.models.service_levels import (
     ServiceTarget,
     WorkingHours,
 )
+from shared.models.sign_in import Face, SignInSession, UsedSignInLink
 from shared.models.timeline import EventKind, TimelineEvent, TimelineIsAppendOnly, Visibility
+from shared.models.two_factor import StaffRecoveryCode, StaffTwoFactor
 from shared.models.types import UTCDateTime, utcnow
+from shared.models.uploads import PendingUpload
 from shared.models.users import STAFF_ROLES, Role, Team, User, normalise_email
 
 __all__ = [
@@ -72,16 +75,22 @@ __all__ = [
     "Category",
     "EmailStatus",
     "EventKind",
+    "Face",
     "Holiday",
+    "PendingUpload",
     "OutgoingEmail",
     "Priority",
     "Role",
     "ServiceLevel",
     "ServiceTarget",
+    "SignInSession",
+    "StaffRecoveryCode",
+    "StaffTwoFactor",
     "Team",
     "TimelineEvent",
     "TimelineIsAppendOnly",
     "UTCDateTime",
+    "UsedSignInLink",
     "User",
     "Visibility",
     "WorkingHours",

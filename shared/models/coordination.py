@@ -63,6 +63,7 @@ class CommitmentState(StrEnum):
     OPEN = "open"
     KEPT = "kept"
     BROKEN = "broken"
+    CANCELLED = "cancelled"  # no longer needed (the case was resolved first), with the reason
 
 
 class Commitment(db.Model):

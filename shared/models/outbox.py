@@ -13,7 +13,7 @@ class EmailStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     KEPT = "kept"  # no mail server configured: kept for the staff mailbox page
-    FAILED = "failed"  # gave up after the last retry
+    FAILED = "failed"  # given up after the last attempt
 
 
 class OutgoingEmail(db.Model):
@@ -37,6 +37,11 @@ class OutgoingEmail(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     next_attempt_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # The sending lease: while it runs, one process is sending the message and every other
+    # sender (and an admin's Retry) leaves it alone. A lease that ran out belongs to a sender
+    # that died mid-send; the message is then free to be tried again.
+    claimed_until = mapped_column(UTCDateTime())
     sent_at = mapped_column(UTCDateTime())
+    given_up_at = mapped_column(UTCDateTime())
 
     case = relationship("Case")

@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     COMMITMENT_MADE = "commitment_made"
     COMMITMENT_KEPT = "commitment_kept"
     COMMITMENT_BROKEN = "commitment_broken"
+    COMMITMENT_CANCELLED = "commitment_cancelled"
     TASK_CREATED = "task_created"
     TASK_UPDATED = "task_updated"
     MERGED = "merged"

@@ -1,8 +1,12 @@
 """Business actions on a case, from raising it to the customer's rating."""
 
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy.orm.attributes import flag_modified
 from werkzeug.datastructures import FileStorage
 
 from shared.extensions import db
@@ -13,6 +17,7 @@ from shared.models import (
     Category,
     EventKind,
     Priority,
+    TaskStatus,
     User,
     Visibility,
     reference_for,
@@ -129,6 +134,26 @@ def acknowledge_case(case: Case, *, actor: User) -> None:
     case.next_update_due_at = next_update_due(case, now)
     record_event(case, EventKind.ACKNOWLEDGED, actor=actor,
                  body=f"{actor.name} acknowledged your complaint.")
+
+
+def begin_work(case: Case, *, actor: User) -> None:
+    """Work on an acknowledged case moves it to in progress ("Being worked on" in the portal).
+
+    Work is what is done towards putting it right: an update to the customer, a task given
+    out, a promise made, remedies offered, an escalation asked for. A new case waits for its
+    acknowledgement, a personal word that no internal step replaces (an update is one, and
+    acknowledges it first); a case waiting on the customer stays so until they reply.
+    """
+    if case.status != CaseStatus.ACKNOWLEDGED:
+        return
+    _move(case, CaseStatus.IN_PROGRESS, actor=actor)
+    record_event(
+        case,
+        EventKind.STATUS_CHANGED,
+        actor=actor,
+        body=f"Status: {case.status_words}.",
+        data={"from": CaseStatus.ACKNOWLEDGED, "to": case.status, "automatic": True},
+    )
 
 
 def change_status(case: Case, status: CaseStatus, *, actor: User) -> None:
@@ -251,10 +276,36 @@ def post_customer_reply(
     )
 
 
-def resolve_case(case: Case, *, actor: User, resolution: str) -> None:
-    """Staff put it right: tell the customer what was done, thank them, invite a rating."""
+@dataclass(frozen=True)
+class Settlement:
+    """What resolving does with one open promise or task, and the words that go with it."""
+
+    outcome: str
+    note: str = ""
+
+
+# Every open promise is kept, not kept, or no longer needed; every open task done or cancelled.
+PROMISE_OUTCOMES = {"kept": "Kept", "broken": "Not kept", "cancelled": "No longer needed"}
+TASK_OUTCOMES = {"done": "Done", "cancelled": "Cancelled"}
+
+
+def resolve_case(
+    case: Case,
+    *,
+    actor: User,
+    resolution: str,
+    promises: Mapping[int, Settlement] | None = None,
+    tasks: Mapping[int, Settlement] | None = None,
+) -> None:
+    """Staff put it right: tell the customer what was done, thank them, invite a rating.
+
+    Nothing is left hanging: `promises` and `tasks` (by id) say what happens to each one still
+    open, and resolving is refused while one has no answer. A resolved case never shows the
+    customer a promise as still on track.
+    """
     if not resolution.strip():
         raise RuleViolation("Describe what was done to put things right.", field="resolution")
+    _settle_open_work(case, actor=actor, promises=promises or {}, tasks=tasks or {})
     _move(case, CaseStatus.RESOLVED, actor=actor)
     now = utcnow()
     case.resolution = resolution.strip()
@@ -277,6 +328,61 @@ def resolve_case(case: Case, *, actor: User, resolution: str) -> None:
         reopen_until=reopen_deadline(case),
         sign_in_url=sign_in_url_for(case.customer, case),
     )
+
+
+def promise_field(commitment_id: int) -> str:
+    return f"promise_{commitment_id}"
+
+
+def task_field(task_id: int) -> str:
+    return f"task_{task_id}"
+
+
+def _settle_open_work(
+    case: Case, *, actor: User, promises: Mapping[int, Settlement], tasks: Mapping[int, Settlement]
+) -> None:
+    # Imported here: both modules import this one.
+    from shared.services import commitments as promise_actions
+    from shared.services import tasks as task_actions
+
+    for commitment in promise_actions.open_commitments(case):
+        field = promise_field(commitment.id)
+        settlement = promises.get(commitment.id)
+        if settlement is None or settlement.outcome not in PROMISE_OUTCOMES:
+            raise RuleViolation(
+                f"Say what happens to the promise “{commitment.description}”.", field=field
+            )
+        with _errors_on(field, note_field="note"):
+            if settlement.outcome == "cancelled":
+                promise_actions.cancel_commitment(
+                    case, commitment, actor=actor, reason=settlement.note
+                )
+            else:
+                promise_actions.settle_commitment(
+                    case, commitment, actor=actor, kept=settlement.outcome == "kept",
+                    note=settlement.note,
+                )
+    for task in [task for task in case.tasks if task.is_open]:
+        field = task_field(task.id)
+        settlement = tasks.get(task.id)
+        if settlement is None or settlement.outcome not in TASK_OUTCOMES:
+            raise RuleViolation(f"Say what happens to the task “{task.title}”.", field=field)
+        # A task's words are its "outcome".
+        with _errors_on(field, note_field="outcome"):
+            task_actions.update_task(
+                task, actor=actor, status=TaskStatus(settlement.outcome), outcome=settlement.note
+            )
+
+
+@contextmanager
+def _errors_on(field: str, *, note_field: str):
+    """A promise's or a task's own rule, shown beside its question on the resolve form, or
+    beside the words that go with the answer."""
+    try:
+        yield
+    except RuleViolation as violation:
+        where = f"{field}_note" if violation.field == note_field else field
+        raise RuleViolation(violation.message, field=where) from violation
 
 
 def reopen_deadline(case: Case):
@@ -339,6 +445,13 @@ def rate_case(case: Case, *, customer: User, rating: int, comment: str = "") -> 
         + (f" “{case.rating_comment}”" if case.rating_comment else ""),
         data={"rating": rating},
     )
+
+
+def mark_changed(case: Case) -> None:
+    """Save the case row with its next version even if no column changes: a form written
+    against the old version then conflicts, and a save running at the same moment waits on the
+    row's lock and then finds its version gone."""
+    flag_modified(case, "status")
 
 
 def _move(case: Case, status: CaseStatus, *, actor: User | None) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.clock import describe_due
 from shared.extensions import db
 from shared.models import Case, Commitment, CommitmentState, EventKind, User, utcnow
+from shared.services.cases import begin_work
 from shared.services.errors import RuleViolation
 from shared.services.timeline import record_event
 
@@ -32,6 +33,7 @@ def make_commitment(case: Case, *, actor: User, description: str, due_at: dateti
     commitment = Commitment(case=case, description=description, due_at=due_at, made_by=actor)
     db.session.add(commitment)
     db.session.flush()
+    begin_work(case, actor=actor)
     record_event(
         case,
         EventKind.COMMITMENT_MADE,
@@ -53,7 +55,7 @@ def settle_commitment(
     if commitment.case_id != case.id:
         raise RuleViolation("That promise belongs to another case.")
     if commitment.state != CommitmentState.OPEN:
-        raise RuleViolation("This promise is already marked kept or broken.", field="outcome")
+        raise RuleViolation("This promise is already settled.", field="outcome")
     note = (note or "").strip()
     commitment.state = CommitmentState.KEPT if kept else CommitmentState.BROKEN
     commitment.settled_at = utcnow()
@@ -66,6 +68,33 @@ def settle_commitment(
         body=f"{verdict}: {commitment.description}." + (f"\n{note}" if note else ""),
         data={"commitment_id": commitment.id, "state": commitment.state},
     )
+
+
+def cancel_commitment(case: Case, commitment: Commitment, *, actor: User, reason: str) -> None:
+    """A promise that is no longer needed (the case was put right first): the customer reads
+    why, so it is neither kept nor broken."""
+    if commitment.case_id != case.id:
+        raise RuleViolation("That promise belongs to another case.")
+    if commitment.state != CommitmentState.OPEN:
+        raise RuleViolation("This promise is already settled.", field="outcome")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Say why the promise is no longer needed: the customer reads this.",
+                            field="note")
+    commitment.state = CommitmentState.CANCELLED
+    commitment.settled_at = utcnow()
+    commitment.settled_note = reason
+    record_event(
+        case,
+        EventKind.COMMITMENT_CANCELLED,
+        actor=actor,
+        body=f"This promise is no longer needed: {commitment.description}.\n{reason}",
+        data={"commitment_id": commitment.id, "state": commitment.state},
+    )
+
+
+def open_commitments(case: Case) -> list[Commitment]:
+    return [c for c in case.commitments if c.state == CommitmentState.OPEN]
 
 
 def is_overdue(commitment: Commitment, now: datetime | None = None) -> bool:

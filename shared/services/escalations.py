@@ -35,10 +35,10 @@ from shared.permissions import can_coordinate
 from shared.presentation import local_datetime
 from shared.services import ownership
 from shared.services import tasks as task_actions
-from shared.services.cases import change_priority, sign_in_url_for
+from shared.services.cases import begin_work, change_priority, sign_in_url_for
 from shared.services.errors import RuleViolation
 from shared.services.mail import queue_email
-from shared.services.notifications import notify
+from shared.services.notifications import ESCALATION_ASKS, notify, settle_notifications
 from shared.services.timeline import record_event
 
 REASON_MAX = 5000
@@ -290,6 +290,7 @@ def request_escalation(
     # The approvals queue counts waiting from the request, not from the sweep's suggestion.
     escalation.created_at = utcnow()
     db.session.flush()
+    begin_work(case, actor=actor)
 
     level_label = EscalationLevel(level).label.lower()
     needs_words = ", ".join(ESCALATION_NEEDS[need] for need in needs)
@@ -302,6 +303,7 @@ def request_escalation(
         + (f"\n{needs_details}" if needs_details else ""),
         data={"escalation_id": escalation.id, "level": int(level), "needs": needs},
     )
+    settle_notifications(case, ("escalation_proposed",))  # the owner has acted on it
     for person in people_to_ask(escalation):
         notify(
             person,
@@ -355,6 +357,7 @@ def _record_outcome(escalation: Escalation, status: EscalationStatus, *,
     escalation.decided_by = actor
     escalation.decided_at = utcnow()
     escalation.decision_note = note
+    settle_notifications(escalation.case, ESCALATION_ASKS)
 
 
 def _mark_withdrawn(escalation: Escalation, *, actor: User | None, because: str,

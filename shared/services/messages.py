@@ -33,9 +33,14 @@ def post_update(
     check_uploads(attachments)
 
     now = utcnow()
+    # What the customer was told is part of the case: a colleague's form written before this
+    # update is out of date, even when no date moved. Without this, two updates sent at once
+    # would both go through, as neither changes the case row.
+    case_actions.mark_changed(case)
     if case.status == CaseStatus.NEW:
         # A first personal word to the customer is their acknowledgement.
         case_actions.acknowledge_case(case, actor=actor)
+    case_actions.begin_work(case, actor=actor)
     if case.first_responded_at is None:
         case.first_responded_at = now
     if case.is_open:

@@ -9,6 +9,10 @@ from shared.models import Case, Notification, User, utcnow
 from shared.services.errors import RuleViolation
 from shared.services.mail import external_url, queue_email
 
+# The notifications that ask for something about a case's escalation: whether to ask for one
+# (the sweep's suggestion) and the decision itself. They stop asking once it is settled.
+ESCALATION_ASKS = ("escalation_proposed", "escalation_requested")
+
 # What each kind of notification is about, for the email's subject.
 NOTIFICATION_SUBJECTS = {
     "case_assigned": "A case is now yours",
@@ -111,6 +115,20 @@ def mark_read(notification: Notification, *, actor: User) -> None:
         raise RuleViolation("This notification is someone else's.")
     if notification.read_at is None:
         notification.read_at = utcnow()
+
+
+def settle_notifications(case: Case, kinds: tuple[str, ...]) -> int:
+    """Something these notifications asked for is done (an escalation decided): they stop
+    asking for attention, for everyone they went to, whoever did it. Returns how many."""
+    return db.session.execute(
+        update(Notification)
+        .where(
+            Notification.case_id == case.id,
+            Notification.kind.in_(kinds),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    ).rowcount
 
 
 def mark_all_read(actor: User) -> int:

@@ -6,7 +6,7 @@ An offer stays open until it is chosen, withdrawn, or closed because another was
 
 from shared.extensions import db
 from shared.models import Case, EventKind, ResolutionOption, User, utcnow
-from shared.services.cases import sign_in_url_for
+from shared.services.cases import begin_work, sign_in_url_for
 from shared.services.errors import RuleViolation
 from shared.services.mail import queue_email
 from shared.services.timeline import record_event
@@ -48,6 +48,7 @@ def offer_options(case: Case, *, actor: User, descriptions: list[str]) -> list[R
     ]
     db.session.add_all(options)
     db.session.flush()
+    begin_work(case, actor=actor)
     listed = "\n".join(f"• {o.description}" for o in open_options(case))
     record_event(
         case,

@@ -21,6 +21,7 @@ from shared.models import (
     utcnow,
 )
 from shared.permissions import can_coordinate
+from shared.services.cases import begin_work
 from shared.services.errors import RuleViolation
 from shared.services.mail import external_url
 from shared.services.notifications import notify
@@ -79,6 +80,7 @@ def create_task(
     )
     db.session.add(task)
     db.session.flush()
+    begin_work(case, actor=actor)
     record_event(
         case,
         EventKind.TASK_CREATED,

@@ -4,12 +4,13 @@
  * Loaded with `defer` on every page. The Content-Security-Policy forbids
  * inline scripts and eval, so all client-side behaviour lives in this file.
  * Every page must work without it: this only adds focus management,
- * confirmation prompts and live character counters.
+ * confirmation prompts, live character counters and a file size check.
  */
 (function () {
   "use strict";
 
   var COUNT_DELAY_MS = 300;
+  var ANNOUNCE_DELAY_MS = 1000;
 
   // Very old browsers get the plain, fully working pages.
   if (!("closest" in Element.prototype) || typeof WeakSet !== "function") {
@@ -109,15 +110,33 @@
     return Array.from(value).length;
   }
 
+  function counterText(remaining) {
+    var amount = Math.abs(remaining).toLocaleString("en-GB");
+    return remaining >= 0
+      ? "You have " + amount + " " + plural(remaining) + " remaining"
+      : "You have " + amount + " " + plural(-remaining) + " too many";
+  }
+
+  // Screen readers hear the count only near the limit, and only once typing pauses.
+  function isNearLimit(remaining, max) {
+    return remaining <= Math.max(20, Math.floor(max / 10));
+  }
+
   function updateCounter(textarea, counter, max) {
     var remaining = max - length(textarea.value);
-    var text = remaining >= 0
-      ? "You have " + remaining + " " + plural(remaining) + " remaining"
-      : "You have " + -remaining + " " + plural(-remaining) + " too many";
+    var text = counterText(remaining);
     if (counter.textContent !== text) {
       counter.textContent = text;
     }
     counter.classList.toggle("char-count--over", remaining < 0);
+    return remaining;
+  }
+
+  function announce(status, remaining, max) {
+    var text = isNearLimit(remaining, max) ? counterText(remaining) : "";
+    if (status.textContent !== text) {
+      status.textContent = text;
+    }
   }
 
   function setUpCounter(textarea) {
@@ -130,10 +149,18 @@
       return;
     }
     counted.add(textarea);
+    var status = document.getElementById(counter.id + "-status");
 
     var timer = null;
     var last = 0;
+    var announceTimer = null;
     function schedule() {
+      if (status) {
+        window.clearTimeout(announceTimer);
+        announceTimer = window.setTimeout(function () {
+          announce(status, max - length(textarea.value), max);
+        }, ANNOUNCE_DELAY_MS);
+      }
       if (timer) {
         return;
       }
@@ -166,10 +193,73 @@
     }
   }
 
+  /* ---- File inputs: input[type=file][data-max-bytes] --------------------- */
+
+  // The server refuses a file over the limit with the same words; saying it here, before a
+  // long upload, spares the wait. Nothing is cleared: the customer chooses again.
+
+  function megabytes(bytes) {
+    return Math.floor(bytes / (1024 * 1024));
+  }
+
+  function fileProblems(input) {
+    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+    var problems = [];
+    var files = input.files || [];
+    if (maxFiles > 0 && files.length > maxFiles) {
+      problems.push("Attach " + maxFiles + " files at most.");
+    }
+    for (var i = 0; i < files.length; i++) {
+      if (maxBytes > 0 && files[i].size > maxBytes) {
+        problems.push("\u201c" + files[i].name + "\u201d is larger than " + megabytes(maxBytes) +
+          " MB. Choose a smaller file, or leave it out and send it later.");
+      }
+    }
+    return problems;
+  }
+
+  function showFileProblems(input) {
+    var message = document.getElementById(input.id + "-too-large");
+    var problems = fileProblems(input);
+    if (message) {
+      message.textContent = problems.join(" ");
+      message.hidden = problems.length === 0;
+    }
+    return problems.length === 0;
+  }
+
+  function onFileChange(event) {
+    var input = event.target;
+    if (input && input.matches && input.matches("input[type='file'][data-max-bytes]")) {
+      showFileProblems(input);
+    }
+  }
+
+  // Runs before the confirmation prompt and htmx: a form with a file over the limit is not
+  // sent, and the message is shown beside the file field.
+  function onSubmitCheckFiles(event) {
+    var form = event.target;
+    if (!form || form.tagName !== "FORM") {
+      return;
+    }
+    var inputs = form.querySelectorAll("input[type='file'][data-max-bytes]");
+    for (var i = 0; i < inputs.length; i++) {
+      if (!showFileProblems(inputs[i])) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        inputs[i].focus();
+        return;
+      }
+    }
+  }
+
   /* ---- Wiring ------------------------------------------------------------ */
 
   function init() {
+    document.addEventListener("submit", onSubmitCheckFiles, true);
     document.addEventListener("submit", onSubmit, true);
+    document.addEventListener("change", onFileChange);
     document.addEventListener("click", onErrorSummaryClick);
     setUpCounters(document);
     focusErrorSummary(document);

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from shared import services
 from shared.services import cases as case_actions
+from shared.services.delivery import background_sender
 from tests import factories
 from tests.browser.test_customer_journey import assert_accessible
 
@@ -70,6 +71,7 @@ def as_shown_to_customers(moment: datetime) -> str:
 
 def plain_texts(smtp_server, recipient: str) -> list[str]:
     """The plain-text bodies of every email sent to `recipient` so far."""
+    background_sender().wait_until_idle()
     return [
         received["message"].get_body(preferencelist=("plain",)).get_content()
         for received in smtp_server.messages
@@ -78,8 +80,9 @@ def plain_texts(smtp_server, recipient: str) -> list[str]:
 
 
 def email_about(smtp_server, recipient: str, subject_start: str):
-    """The email to `recipient` whose subject starts so. Mail goes out before the page that
-    sent it answers, so by the time the browser shows the result the message is here."""
+    """The email to `recipient` whose subject starts so. Mail goes out in the background
+    after the page that sent it answers: what was handed on so far is waited for first."""
+    background_sender().wait_until_idle()
     for received in smtp_server.messages:
         message = received["message"]
         if recipient in received["envelope"].rcpt_tos and message["Subject"].startswith(
@@ -217,7 +220,10 @@ def test_an_agent_takes_a_case_from_new_to_resolved_while_the_customer_follows_i
     expect(understanding).to_contain_text("Confirmed by the customer")
     expect(item(page, "options", OPTIONS[1])).to_contain_text("Chosen by the customer")
     open_details(page, "Mark kept or broken")
-    pick(page, "Kept")
+    # Scoped: the resolve form asks about the same promise with the same words.
+    commitments = page.locator("#commitments")
+    commitments.locator("label").filter(has_text=re.compile("^Kept$")).click()
+    expect(commitments.get_by_role("radio", name="Kept", exact=True)).to_be_checked()
     page.get_by_label("Note for the customer (optional)").fill("We called with the findings.")
     page.get_by_role("button", name="Record it and tell the customer").click()
     expect(notice(page)).to_have_text("Recorded: the customer can see it on their timeline.")
@@ -225,6 +231,11 @@ def test_an_agent_takes_a_case_from_new_to_resolved_while_the_customer_follows_i
 
     open_details(page, "Resolve")
     page.get_by_label("What was done to put it right?").fill(RESOLUTION)
+    # Billing's task is still open: resolving asks what happens to it.
+    resolving = page.locator(".resolve-open-work")
+    expect(resolving).to_contain_text("Still open: 1 task")
+    resolving.locator("label").filter(has_text=re.compile("^Done$")).click()
+    resolving.get_by_label("What was done, or why it is cancelled").fill("Refunded by Billing.")
     page.get_by_role("button", name="Resolve and tell the customer").click()
     expect(notice(page)).to_have_text(
         "Resolved. Dana Price has been thanked and told what was done."

@@ -52,7 +52,8 @@ def leave_case_page(page):
 
 
 def sign_out(page):
-    page.get_by_role("button", name=re.compile("^Sign out")).click()
+    page.get_by_role("navigation", name="Back office").get_by_role(
+        "button", name=re.compile("^Sign out")).click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Sign out"))).to_have_count(0)
 

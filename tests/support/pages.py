@@ -1,5 +1,7 @@
 """Addresses of pages, and clients signed in as someone."""
 
+from tests.support.signing_in import sign_in
+
 
 def page_url(case, action=""):
     """The staff case page, or one of its actions."""
@@ -8,8 +10,4 @@ def page_url(case, action=""):
 
 def signed_in_client(app, user):
     """A browser of its own for `user`: two people can have pages open at once."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    return client
+    return sign_in(app.test_client(), user)
