@@ -15,6 +15,7 @@ in a minute that starts with the first of them.
 """
 
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -26,13 +27,20 @@ from flask import current_app, request
 from flask.wrappers import Response
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage, Storage
+from redis.exceptions import RedisError
 from werkzeug.exceptions import TooManyRequests
 
 from shared.extensions import limiter
 from shared.models.users import normalise_email
 
+log = logging.getLogger(__name__)
+
 # What a refused request is told to wait when a limit cannot say when it resets.
 DEFAULT_WAIT_SECONDS = 60
+
+# When the shared store (Redis) cannot be reached, each process counts on its own until it
+# is back: the limits then hold per process rather than answering every form with an error.
+_WHILE_STORAGE_IS_DOWN = MemoryStorage()
 
 # MemoryStorage adds under its lock but reads the new count after letting go of it, so a
 # thread can read a later request's hit as its own and be refused for it: one lock of ours
@@ -121,11 +129,20 @@ def limited(*allowances: Allowance, counts: Callable[[Response], bool]):
     return decorate
 
 
-def take_hits(allowances) -> list[str]:
+def take_hits(allowances) -> list[tuple[Storage, str]]:
     """Take one hit from every limit of every allowance that applies, all or none: the
     counters taken, or LimitReached once they are given back."""
     storage = limiter.storage
-    taken: list[str] = []
+    try:
+        return _take_hits_in(storage, allowances)
+    except RedisError as error:
+        log.warning("Rate limits counted in this process: %s cannot be reached (%s)",
+                    type(storage).__name__, error)
+        return _take_hits_in(_WHILE_STORAGE_IS_DOWN, allowances)
+
+
+def _take_hits_in(storage: Storage, allowances) -> list[tuple[Storage, str]]:
+    taken: list[tuple[Storage, str]] = []
     for allowance in allowances:
         identity = allowance.key()
         if not identity:
@@ -133,7 +150,7 @@ def take_hits(allowances) -> list[str]:
         for item in _longest_window_first(current_app.config[allowance.setting]):
             counter = item.key_for("amends", allowance.scope, identity)
             count = _add_hit(storage, counter, item.get_expiry())
-            taken.append(counter)
+            taken.append((storage, counter))
             if count > item.amount:
                 wait = _seconds_until_reset(storage, counter)
                 give_back(taken)
@@ -148,19 +165,25 @@ def _add_hit(storage: Storage, counter: str, expiry: int) -> int:
     return storage.incr(counter, expiry)
 
 
-def give_back(counters: list[str]) -> None:
-    storage = limiter.storage
-    for counter in counters:
-        if isinstance(storage, MemoryStorage):
-            with _MEMORY_COUNTING:
-                storage.decr(counter)  # never below zero
-        elif isinstance(storage, RedisStorage):
-            script = storage.get_connection().register_script(_GIVE_BACK_IN_REDIS)
-            script(keys=[storage.prefixed_key(counter)])
-        else:
-            raise RuntimeError(
-                f"Rate limits need memory:// or redis:// storage, not {type(storage).__name__}"
-            )
+def give_back(taken: list[tuple[Storage, str]]) -> None:
+    for storage, counter in taken:
+        try:
+            _give_back_one(storage, counter)
+        except RedisError as error:  # the hit lapses with its window instead
+            log.warning("A rate-limit hit could not be given back: %s", error)
+
+
+def _give_back_one(storage: Storage, counter: str) -> None:
+    if isinstance(storage, MemoryStorage):
+        with _MEMORY_COUNTING:
+            storage.decr(counter)  # never below zero
+    elif isinstance(storage, RedisStorage):
+        script = storage.get_connection().register_script(_GIVE_BACK_IN_REDIS)
+        script(keys=[storage.prefixed_key(counter)])
+    else:
+        raise RuntimeError(
+            f"Rate limits need memory:// or redis:// storage, not {type(storage).__name__}"
+        )
 
 
 def _longest_window_first(setting: str) -> list[RateLimitItem]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from shared import ratelimits
 from shared.extensions import db
 from shared.models import OutgoingEmail, User
 from shared.ratelimits import describe_wait
@@ -360,3 +361,30 @@ class TestInRedis:
 )
 def test_the_wait_is_described_rounded_up(seconds, words):
     assert describe_wait(seconds) == words
+
+
+# --- When the shared store is down ------------------------------------------------------------
+
+
+class TestWhileRedisIsDown:
+    @pytest.fixture
+    def app_config(self, reserved_port):
+        ratelimits._WHILE_STORAGE_IS_DOWN.reset()  # counts of earlier tests in this process
+        # A port that refuses connections, as a Redis that is down does.
+        return {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{reserved_port.port}",
+            "LOGIN_RATE_LIMIT": LIMIT,
+            "ACCOUNT_SIGN_IN_RATE_LIMIT": ACCOUNT_LIMIT,
+        }
+
+    def test_the_forms_still_work_and_the_limits_hold_in_the_process(self, client, org, caplog):
+        assert client.post("/staff/login", data=RIGHT_STAFF_PASSWORD).status_code == 302
+        client.post("/staff/logout")
+
+        statuses = [
+            client.post("/staff/login", data=WRONG_STAFF_PASSWORD).status_code for _ in range(3)
+        ]
+
+        assert statuses == [422, 422, 429]
+        assert "Rate limits counted in this process" in caplog.text
