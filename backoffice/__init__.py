@@ -13,6 +13,8 @@ from backoffice import (  # noqa: E402,F401
     escalations,
     notifications,
     outbox,
+    patterns,
+    problems,
     queues,
     saved_replies,
     two_factor,

@@ -1,4 +1,5 @@
-"""Administration pages (admins only): teams, staff, categories, service levels, calendars.
+"""Administration pages (admins only): teams, staff (with their redress limits), categories,
+root causes and products (shared.services.causes), service levels, calendars.
 
 Each view reads the request, calls one action of shared.services.admin, commits, then
 redirects with a notice (PRG), or shows the form again with 422 and everything typed kept.
@@ -18,7 +19,12 @@ from backoffice.admin_forms import (
     ROLE_HINTS,
     CalendarForm,
     CategoryForm,
+    CauseAreaForm,
+    CauseForm,
     HolidayForm,
+    NewCauseForm,
+    ProductForm,
+    RedressLimitForm,
     ServiceLevelForm,
     StaffMemberForm,
     StaffRoleForm,
@@ -27,7 +33,7 @@ from backoffice.admin_forms import (
     TeamNameForm,
 )
 from backoffice.navigation import add_nav_item
-from shared import services
+from shared import money, services
 from shared.demo import STANDARD_TARGETS
 from shared.extensions import db
 from shared.models import (
@@ -36,9 +42,12 @@ from shared.models import (
     Calendar,
     Case,
     Category,
+    CauseArea,
     Holiday,
     Priority,
+    Product,
     Role,
+    RootCause,
     ServiceLevel,
     Team,
     User,
@@ -47,6 +56,7 @@ from shared.models import (
 from shared.permissions import staff_required
 from shared.services import RuleViolation, accounts
 from shared.services import admin as admin_actions
+from shared.services import causes as cause_actions
 from shared.tokens import (
     SET_PASSWORD,
     LinkExpired,
@@ -129,6 +139,13 @@ def admin_overview():
     categories = db.session.execute(
         select(func.count(Category.id), func.count(Category.id).filter(Category.active.is_(True)))
     ).one()
+    causes = db.session.execute(
+        select(func.count(RootCause.id).filter(RootCause.retired_at.is_(None),
+                                               CauseArea.retired_at.is_(None)),
+               func.count(func.distinct(CauseArea.id)).filter(CauseArea.retired_at.is_(None)))
+        .select_from(CauseArea)
+        .outerjoin(RootCause, RootCause.area_id == CauseArea.id)
+    ).one()
     return render_template(
         "backoffice/admin/overview.html",
         team_count=db.session.scalar(select(func.count(Team.id))),
@@ -137,6 +154,11 @@ def admin_overview():
         deactivated_staff=staff[2],
         category_count=categories[0],
         open_category_count=categories[1],
+        cause_count=causes[0],
+        cause_area_count=causes[1],
+        product_count=db.session.scalar(
+            select(func.count(Product.id)).where(Product.retired_at.is_(None))
+        ),
         service_level_count=db.session.scalar(select(func.count(ServiceLevel.id))),
         calendar_count=db.session.scalar(select(func.count(Calendar.id))),
     )
@@ -314,10 +336,17 @@ def admin_new_staff_member():
     ), _status(form)
 
 
-def _render_staff_member(member: User, *, form=None, action_error=None, status=200):
+def _render_staff_member(member: User, *, form=None, limit_form=None, action_error=None,
+                         status=200):
     if form is None:
         form = _staff_form(StaffRoleForm, formdata=None,
                            data={"role": member.role, "team": member.team_id or 0})
+    currency = money.organisation_currency()
+    if limit_form is None:
+        limit_form = RedressLimitForm(formdata=None, data={
+            "redress_limit": money.format_number(member.redress_limit_minor or 0),
+        })
+    limit_form.redress_limit.label.text = f"Redress limit, {money.currency_symbol(currency)}"
     open_cases = db.session.scalar(
         select(func.count(Case.id)).where(
             Case.owner_id == member.id, Case.status.in_(OPEN_STATUSES)
@@ -330,6 +359,8 @@ def _render_staff_member(member: User, *, form=None, action_error=None, status=2
         "backoffice/admin/staff_member.html",
         member=member,
         form=form,
+        limit_form=limit_form,
+        redress_limit=money.format_money(member.redress_limit_minor or 0, currency),
         open_cases=open_cases,
         managed_teams=managed,
         action_error=action_error,
@@ -358,6 +389,27 @@ def admin_change_staff_member(member_id):
         return _done(f"{member.name}’s role and team are saved.", "backoffice.admin_staff_member",
                      member_id=member_id)
     return _render_staff_member(member, form=form, status=422)
+
+
+@bp.post("/admin/staff/<id:member_id>/redress-limit")
+@admin_required
+def admin_staff_redress_limit(member_id):
+    member = _staff_member_or_404(member_id)
+    form = RedressLimitForm()
+    if form.validate_on_submit() and _perform(
+        form,
+        lambda: cause_actions.set_redress_limit(
+            member, actor=current_user, amount_minor=form.redress_limit.amount_minor
+        ),
+    ):
+        limit = money.format_money(member.redress_limit_minor, money.organisation_currency())
+        return _done(
+            f"{member.name} may now give up to {limit} on a case without approval."
+            if member.redress_limit_minor
+            else f"Every payment {member.name} records now needs a manager’s approval.",
+            "backoffice.admin_staff_member", member_id=member_id,
+        )
+    return _render_staff_member(member, limit_form=form, status=422)
 
 
 def _staff_action(member_id: int, action, success_message):
@@ -536,6 +588,259 @@ def admin_category(category_id):
     return render_template(
         "backoffice/admin/category_form.html", form=form, category=category
     ), _status(form)
+
+
+# --- Root causes and products ---------------------------------------------------------------
+
+
+def _render_causes(form=None, status=200):
+    return render_template(
+        "backoffice/admin/causes.html",
+        areas=cause_actions.areas_with_causes(),
+        ordered_causes=cause_actions.ordered_causes,
+        form=form or CauseAreaForm(formdata=None),
+    ), status
+
+
+@bp.route("/admin/causes", methods=["GET", "POST"])
+@admin_required
+def admin_causes():
+    if request.method != "POST":
+        return _render_causes()
+    form = CauseAreaForm()
+    if form.validate_on_submit():
+        area = _attempt(form, lambda: cause_actions.create_area(
+            actor=current_user, name=form.name.data
+        ))
+        if area is not REFUSED:
+            return _done(f"Area “{area.name}” added. Add its causes below.",
+                         "backoffice.admin_cause_area", area_id=area.id)
+    return _render_causes(form, status=422)
+
+
+def _render_cause_area(area: CauseArea, *, name_form=None, cause_form=None,
+                       action_error=None, status=200):
+    return render_template(
+        "backoffice/admin/causes_area.html",
+        area=area,
+        causes=cause_actions.ordered_causes(area),
+        name_form=name_form or CauseAreaForm(formdata=None, data={"name": area.name}),
+        cause_form=cause_form or NewCauseForm(formdata=None),
+        action_error=action_error,
+    ), status
+
+
+@bp.get("/admin/causes/areas/<id:area_id>")
+@admin_required
+def admin_cause_area(area_id):
+    return _render_cause_area(db.get_or_404(CauseArea, area_id))
+
+
+@bp.post("/admin/causes/areas/<id:area_id>/name")
+@admin_required
+def admin_rename_cause_area(area_id):
+    area = db.get_or_404(CauseArea, area_id)
+    form = CauseAreaForm()
+    if form.validate_on_submit() and _perform(
+        form, lambda: cause_actions.rename_area(area, actor=current_user, name=form.name.data)
+    ):
+        return _done(f"Area renamed to “{area.name}”.", "backoffice.admin_cause_area",
+                     area_id=area_id)
+    return _render_cause_area(area, name_form=form, status=422)
+
+
+@bp.post("/admin/causes/areas/<id:area_id>/causes")
+@admin_required
+def admin_new_cause(area_id):
+    area = db.get_or_404(CauseArea, area_id)
+    form = NewCauseForm()
+    if form.validate_on_submit():
+        cause = _attempt(form, lambda: cause_actions.create_cause(
+            area, actor=current_user, name=form.name.data,
+            asks_for_words=form.asks_for_words.data,
+        ))
+        if cause is not REFUSED:
+            return _done(f"Cause “{cause.name}” added to {area.name}.",
+                         "backoffice.admin_cause_area", area_id=area_id)
+    return _render_cause_area(area, cause_form=form, status=422)
+
+
+def _list_action(item, action, success_message: str, on_refusal, endpoint: str, **values):
+    """Retire or restore one item: act, commit and say so; or show its page with the reason."""
+    try:
+        action(item)
+    except RuleViolation as violation:
+        services.rollback()
+        return on_refusal(item, violation.message)
+    services.commit()
+    return _done(success_message, endpoint, **values)
+
+
+def _area_action(area_id: int, action, success_message):
+    area = db.get_or_404(CauseArea, area_id)
+    return _list_action(
+        area, action, success_message(area),
+        lambda area, message: _render_cause_area(area, action_error=message, status=422),
+        "backoffice.admin_cause_area", area_id=area_id,
+    )
+
+
+@bp.post("/admin/causes/areas/<id:area_id>/retire")
+@admin_required
+def admin_retire_cause_area(area_id):
+    return _area_action(
+        area_id,
+        lambda area: cause_actions.retire_area(area, actor=current_user),
+        lambda area: f"“{area.name}” is retired: its causes are no longer offered when"
+        " resolving a case. Cases resolved with them keep them.",
+    )
+
+
+@bp.post("/admin/causes/areas/<id:area_id>/restore")
+@admin_required
+def admin_restore_cause_area(area_id):
+    return _area_action(
+        area_id,
+        lambda area: cause_actions.restore_area(area, actor=current_user),
+        lambda area: f"“{area.name}” is restored: its causes that are not retired are offered"
+        " again.",
+    )
+
+
+def _render_cause(cause: RootCause, *, form=None, action_error=None, status=200):
+    form = form or CauseForm(formdata=None, data={
+        "name": cause.name, "asks_for_words": cause.asks_for_words,
+    })
+    return render_template(
+        "backoffice/admin/causes_cause.html", cause=cause, form=form, action_error=action_error
+    ), status
+
+
+@bp.route("/admin/causes/<id:cause_id>", methods=["GET", "POST"])
+@admin_required
+def admin_cause(cause_id):
+    cause = db.get_or_404(RootCause, cause_id)
+    if request.method != "POST":
+        return _render_cause(cause)
+    form = CauseForm()
+    if form.validate_on_submit() and _perform(
+        form,
+        lambda: cause_actions.update_cause(
+            cause, actor=current_user, name=form.name.data,
+            asks_for_words=form.asks_for_words.data,
+        ),
+    ):
+        return _done(f"Cause “{cause.name}” saved.", "backoffice.admin_cause_area",
+                     area_id=cause.area_id)
+    return _render_cause(cause, form=form, status=422)
+
+
+def _cause_action(cause_id: int, action, success_message):
+    cause = db.get_or_404(RootCause, cause_id)
+    return _list_action(
+        cause, action, success_message(cause),
+        lambda cause, message: _render_cause(cause, action_error=message, status=422),
+        "backoffice.admin_cause_area", area_id=cause.area_id,
+    )
+
+
+@bp.post("/admin/causes/<id:cause_id>/retire")
+@admin_required
+def admin_retire_cause(cause_id):
+    return _cause_action(
+        cause_id,
+        lambda cause: cause_actions.retire_cause(cause, actor=current_user),
+        lambda cause: f"“{cause.name}” is retired: it is no longer offered when resolving a"
+        " case. Cases resolved with it keep it.",
+    )
+
+
+@bp.post("/admin/causes/<id:cause_id>/restore")
+@admin_required
+def admin_restore_cause(cause_id):
+    return _cause_action(
+        cause_id,
+        lambda cause: cause_actions.restore_cause(cause, actor=current_user),
+        lambda cause: f"“{cause.name}” is restored: it is offered again when resolving a case.",
+    )
+
+
+def _render_products(form=None, status=200):
+    return render_template(
+        "backoffice/admin/products.html",
+        products=cause_actions.all_products(),
+        form=form or ProductForm(formdata=None),
+    ), status
+
+
+@bp.route("/admin/products", methods=["GET", "POST"])
+@admin_required
+def admin_products():
+    if request.method != "POST":
+        return _render_products()
+    form = ProductForm()
+    if form.validate_on_submit():
+        product = _attempt(form, lambda: cause_actions.create_product(
+            actor=current_user, name=form.name.data
+        ))
+        if product is not REFUSED:
+            return _done(f"“{product.name}” added.", "backoffice.admin_products")
+    return _render_products(form, status=422)
+
+
+def _render_product(product: Product, *, form=None, action_error=None, status=200):
+    return render_template(
+        "backoffice/admin/products_product.html",
+        product=product,
+        form=form or ProductForm(formdata=None, data={"name": product.name}),
+        action_error=action_error,
+    ), status
+
+
+@bp.route("/admin/products/<id:product_id>", methods=["GET", "POST"])
+@admin_required
+def admin_product(product_id):
+    product = db.get_or_404(Product, product_id)
+    if request.method != "POST":
+        return _render_product(product)
+    form = ProductForm()
+    if form.validate_on_submit() and _perform(
+        form,
+        lambda: cause_actions.rename_product(product, actor=current_user, name=form.name.data),
+    ):
+        return _done(f"“{product.name}” saved.", "backoffice.admin_products")
+    return _render_product(product, form=form, status=422)
+
+
+def _product_action(product_id: int, action, success_message):
+    product = db.get_or_404(Product, product_id)
+    return _list_action(
+        product, action, success_message(product),
+        lambda product, message: _render_product(product, action_error=message, status=422),
+        "backoffice.admin_products",
+    )
+
+
+@bp.post("/admin/products/<id:product_id>/retire")
+@admin_required
+def admin_retire_product(product_id):
+    return _product_action(
+        product_id,
+        lambda product: cause_actions.retire_product(product, actor=current_user),
+        lambda product: f"“{product.name}” is retired: it is no longer offered when resolving"
+        " a case. Cases resolved with it keep it.",
+    )
+
+
+@bp.post("/admin/products/<id:product_id>/restore")
+@admin_required
+def admin_restore_product(product_id):
+    return _product_action(
+        product_id,
+        lambda product: cause_actions.restore_product(product, actor=current_user),
+        lambda product: f"“{product.name}” is restored: it is offered again when resolving a"
+        " case.",
+    )
 
 
 # --- Service levels -------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from wtforms.widgets import TimeInput
 
 from shared.form_limits import MaxLength
 from shared.models import Priority
+from shared.money import parse_limit
 from shared.services.accounts import MIN_PASSWORD_LENGTH
 from shared.services.admin import (
     DAYS,
@@ -44,6 +45,7 @@ from shared.services.admin import (
     to_business_minutes,
     zone_problem,
 )
+from shared.services.causes import AREA_NAME_MAX, CAUSE_NAME_MAX, PRODUCT_NAME_MAX
 
 # The most a time frame may be: longer would never be a promise worth making.
 MAX_TARGET_AMOUNT = Decimal(1000)
@@ -169,7 +171,8 @@ ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in STAFF_ROLE_LA
 ROLE_HINTS = {
     "agent": "Owns cases and works on tasks.",
     "manager": "Also reassigns cases, approves escalations and sees every team's work.",
-    "admin": "Also manages teams, staff, categories, service levels and calendars.",
+    "admin": "Also manages teams, staff, categories, root causes, products, service levels"
+    " and calendars, and sets redress limits.",
 }
 
 
@@ -418,4 +421,84 @@ class HolidayForm(FlaskForm):
         filters=[_strip],
         description="E.g. “Christmas Day”.",
         validators=[_required("the holiday's name"), MaxLength(120)],
+    )
+
+
+# --- Root causes and products ---------------------------------------------------------------
+
+
+class CauseAreaForm(FlaskForm):
+    name = StringField(
+        "Area name",
+        filters=[_strip],
+        description="A part of the business where causes lie, e.g. “Delivery” or “Billing”.",
+        validators=[_required("a name for the area"), MaxLength(AREA_NAME_MAX)],
+    )
+
+
+class CauseForm(FlaskForm):
+    name = StringField(
+        "Cause",
+        filters=[_strip],
+        description="Why complaints happen, in a few words, e.g. “Carrier missed the slot”.",
+        validators=[_required("a name for the cause"), MaxLength(CAUSE_NAME_MAX)],
+    )
+    asks_for_words = BooleanField("Ask for the cause in words, as for “Other”")
+
+
+class NewCauseForm(CauseForm):
+    """Adding a cause, on the area's page beside the area's own name form."""
+
+    form_prefix = "cause"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.form_prefix)
+        super().__init__(*args, **kwargs)
+
+
+class ProductForm(FlaskForm):
+    name = StringField(
+        "Product or service",
+        filters=[_strip],
+        description="As staff know it, e.g. “Home broadband” or “Kitchen installation”.",
+        validators=[_required("a name for the product or service"),
+                    MaxLength(PRODUCT_NAME_MAX)],
+    )
+
+
+# --- Redress authority ----------------------------------------------------------------------
+
+
+class LimitField(StringField):
+    """An amount of money of 0 or more, kept exactly as typed when it is not one."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.amount_minor: int | None = None
+
+    def pre_validate(self, form):
+        self.amount_minor = None
+        if not (self.data or "").strip():
+            raise ValidationError("Enter a limit, like 50.00, or 0 if every payment they"
+                                  " record needs approval")
+        try:
+            self.amount_minor = parse_limit(self.data or "")
+        except ValueError as refused:
+            raise ValidationError(str(refused).replace("an amount", "a limit")) from refused
+
+
+class RedressLimitForm(FlaskForm):
+    """On a staff member's page, beside the role and team form."""
+
+    form_prefix = "limit"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.form_prefix)
+        super().__init__(*args, **kwargs)
+
+    redress_limit = LimitField(
+        "Redress limit",
+        filters=[_strip],
+        description="The most money they may give on one case without a manager’s approval."
+        " 0 means every payment they record needs approval.",
     )

@@ -3,18 +3,21 @@ and the newest event the writer had seen, so a save over someone else's change i
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     MultipleFileField,
     RadioField,
     SelectChoice,
     SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from shared.clock import short_due
 from shared.form_limits import MaxLength
-from shared.models import CaseStatus, CommitmentState, Priority
+from shared.models import CaseStatus, CommitmentState, Outcome, Priority, RedressKind
+from shared.money import CURRENCIES, CURRENCY_NAMES, organisation_currency, parse_amount
 from shared.services.attachments import ALLOWED_EXTENSIONS_WORDS
 from shared.services.cases import (
     PROMISE_OUTCOMES,
@@ -147,9 +150,17 @@ class PriorityForm(CaseChangeForm):
             raise ValidationError(f"It is already {Priority(field.data).label}: choose another")
 
 
+def _chosen_id(value) -> int:
+    """A choice's id as sent; anything that is not one reads as "nothing chosen" (0)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class ResolveForm(CaseChangeForm):
-    """What was done, and what happens to each promise and task still open (resolve_form_for
-    adds a question for each one)."""
+    """What was done, what we learn from it (outcome, cause, product), and what happens to
+    each promise and task still open (resolve_form_for adds a question for each one)."""
 
     resolution = TextAreaField(
         "What was done to put it right?",
@@ -161,8 +172,66 @@ class ResolveForm(CaseChangeForm):
             MaxLength(10000),
         ],
     )
+    outcome = RadioField(
+        "What was the outcome?",
+        description="For our records and the regulator's figures: the customer does not see"
+        " it.",
+        choices=[SelectChoice(outcome.value, outcome.label) for outcome in Outcome],
+        validators=[InputRequired(message="Choose the outcome")],
+    )
+    root_cause = SelectField(
+        "What caused it?",
+        description="The root cause, from the list: the customer does not see it.",
+        coerce=_chosen_id,
+        default=0,
+        validate_choice=True,
+        invalid_choice_message="Choose the root cause from the list",
+    )
+    root_cause_words = TextAreaField(
+        "The cause in words",
+        filters=[_strip],
+        validators=[MaxLength(2000)],
+    )
+    product = SelectField(
+        "Which product or service was affected? (optional)",
+        coerce=_chosen_id,
+        default=0,
+        validate_choice=True,
+        invalid_choice_message="Choose the product or service from the list",
+    )
     # (kind, the promise or task, its choice field's name); set by resolve_form_for.
     open_work: tuple = ()
+    # The ids of the causes that ask for words ("Other"); set by set_learning_choices.
+    causes_asking_for_words: frozenset = frozenset()
+
+    def set_learning_choices(self, causes, products) -> None:
+        """`causes` as cause_choices() gives them, grouped by area; `products` as
+        product_choices() does. The causes become <optgroup>s of the select."""
+        groups = {None: [SelectChoice(0, "Choose the cause")]}
+        for area_name, area_causes in causes:
+            groups[area_name] = [SelectChoice(cause_id, name) for cause_id, name, _ in area_causes]
+        self.root_cause.choices = groups
+        asking = [(cause_id, name) for _, area_causes in causes
+                  for cause_id, name, asks in area_causes if asks]
+        self.causes_asking_for_words = frozenset(cause_id for cause_id, _ in asking)
+        names = sorted({name for _, name in asking})
+        self.root_cause_words.description = (
+            "Needed when the cause is " + " or ".join(f"“{name}”" for name in names)
+            + ": say what went wrong. Leave it empty for the others."
+            if names else "Only needed for a cause that asks for words."
+        )
+        self.product.choices = [SelectChoice(0, "None in particular")] + [
+            SelectChoice(product_id, name) for product_id, name in products
+        ]
+
+    def validate_root_cause(self, field):
+        if not field.data:
+            raise ValidationError("Choose the root cause: choose “Other” and say in words if"
+                                  " none fits")
+
+    def validate_root_cause_words(self, field):
+        if self.root_cause.data in self.causes_asking_for_words and not field.data:
+            raise ValidationError("Say in words what caused it")
 
     def open_work_fields(self):
         """(kind, the promise or task, its choice field, its words field), in page order."""
@@ -237,7 +306,21 @@ def resolve_form_for(case, *args, **kwargs) -> ResolveForm:
                 MaxLength(5000),
             ],
         ))
-    return CaseResolveForm(*args, **kwargs)
+    if kwargs.get("formdata", True) is None:
+        # A case resolved before and reopened: what was recorded then is the starting point.
+        kwargs.setdefault("outcome", case.outcome)
+        kwargs.setdefault("root_cause", case.root_cause_id or 0)
+        kwargs.setdefault("root_cause_words", case.root_cause_words or "")
+        kwargs.setdefault("product", case.product_id or 0)
+    form = CaseResolveForm(*args, **kwargs)
+    # Imported here: the managed lists are read only when a resolve form is built.
+    from shared.services.causes import cause_choices, product_choices
+
+    form.set_learning_choices(
+        cause_choices(current_id=case.root_cause_id),
+        product_choices(current_id=case.product_id),
+    )
+    return form
 
 
 class TransferForm(CaseChangeForm):
@@ -267,3 +350,59 @@ class TransferForm(CaseChangeForm):
 def _candidate_label(user) -> str:
     team = f", {user.team.name}" if user.team is not None else ""
     return f"{user.name} ({user.role}{team})"
+
+
+REDRESS_KIND_CHOICES = [SelectChoice("", "Choose the kind of remedy")] + [
+    SelectChoice(kind.value, kind.label) for kind in RedressKind
+]
+
+
+class RedressForm(FlaskForm):
+    """A remedy given: its kind, in words, and the amount where money moves."""
+
+    kind = SelectField(
+        "What kind of remedy?",
+        choices=REDRESS_KIND_CHOICES,
+        validators=[DataRequired(message="Choose the kind of remedy")],
+    )
+    description = TextAreaField(
+        "What was given, in words the customer can read",
+        description="For example “A refund of the delivery charge”. The customer reads it"
+        " when the case is resolved.",
+        filters=[_strip],
+        validators=[DataRequired(message="Describe the remedy in words the customer can read"),
+                    MaxLength(1000)],
+    )
+    amount = StringField(
+        "Amount (for a refund, compensation or goodwill gesture)",
+        description="Like 25.50. Leave it empty for a remedy given in kind or in words.",
+        filters=[_strip],
+    )
+    currency = SelectField("Currency", choices=[
+        SelectChoice(code, f"{CURRENCY_NAMES.get(code, code)} ({code})") for code in CURRENCIES
+    ])
+    beyond_request = BooleanField("More than the customer asked for")
+
+    amount_minor: int | None = None
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "redress")
+        super().__init__(*args, **kwargs)
+        if not self.currency.data:
+            self.currency.data = organisation_currency()
+
+    def validate_amount(self, field):
+        """The amount as typed, read into minor units; the service decides whether one is
+        needed for the kind chosen."""
+        self.amount_minor = None
+        if not field.data:
+            return
+        try:
+            self.amount_minor = parse_amount(field.data)
+        except ValueError as problem:
+            raise ValidationError(str(problem)) from None
+
+
+
+class RemoveRedressForm(FlaskForm):
+    """Only the CSRF token: the button is the whole answer."""

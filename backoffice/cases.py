@@ -18,16 +18,32 @@ from backoffice.case_forms import (
     AcknowledgeForm,
     ComposerForm,
     PriorityForm,
+    RedressForm,
+    RemoveRedressForm,
     StatusForm,
     TransferForm,
     resolve_form_for,
 )
 from shared import presentation, queries, services
 from shared.extensions import db, htmx
-from shared.models import REPRESENTATIVE_RELATIONSHIPS, Attachment, Case, CaseStatus, Priority, User
+from shared.models import (
+    REPRESENTATIVE_RELATIONSHIPS,
+    Attachment,
+    Case,
+    CaseStatus,
+    EventKind,
+    Priority,
+    Product,
+    Redress,
+    RedressState,
+    RootCause,
+    User,
+)
 from shared.permissions import can_coordinate, staff_required
 from shared.services import RuleViolation, messages, ownership, presence
 from shared.services import cases as case_actions
+from shared.services import escalations as escalation_actions
+from shared.services import redress as redress_actions
 from shared.services.attachments import attachment_path, chosen_files
 
 # The id htmx sends as HX-Target when the timeline refreshes itself.
@@ -101,6 +117,7 @@ def _render_case(case: Case, status: int = 200, *, submitted: dict | None = None
             created_event=created,
             clocks=presentation.staff_clocks(case),
             coordinator=coordinator,
+            case_redress=_redress_for_section(case, events),
             representative_words=_representative_words(case),
             priority_label=Priority(case.priority).label,
             conflict=conflict,
@@ -271,12 +288,110 @@ def case_resolve(reference):
             case,
             actor=current_user,
             resolution=form.resolution.data,
+            outcome=form.outcome.data,
+            root_cause=db.session.get(RootCause, form.root_cause.data)
+            if form.root_cause.data else None,
+            root_cause_words=form.root_cause_words.data or "",
+            product=db.session.get(Product, form.product.data) if form.product.data else None,
             promises=form.settlements("promise"),
             tasks=form.settlements("task"),
         ),
         success=lambda case, form: f"Resolved. {case.contact_name} has been thanked and told"
         " what was done.",
     )
+
+
+# --- Redress: the remedies given ---------------------------------------------------------------
+
+
+@bp.context_processor
+def redress_helpers():
+    """What the redress section and the escalation decision page read, wherever included."""
+    return {
+        "redress_of": _redress_for_section,
+        "can_decide_escalations": escalation_actions.can_decide_escalations,
+        "redress_awaiting_decision": redress_actions.redress_awaiting_decision,
+        "redress_words": redress_actions.redress_words,
+        "redress_state_words": redress_actions.state_words,
+        "redress_amount_words": redress_actions.amount_words,
+        "redress_limit_words": redress_actions.limit_words,
+        "new_redress_form": lambda: RedressForm(formdata=None),
+    }
+
+
+def _redress_for_section(case: Case, events=None) -> list[Redress]:
+    # The case page has read the whole timeline already, and every remedy recorded is on it:
+    # with none there, there is nothing to load, and the page keeps its query budget.
+    if events is not None and not any(
+        event.kind == EventKind.REDRESS_RECORDED for event in events
+    ):
+        return []
+    return redress_actions.redress_of(case)
+
+
+@bp.post("/cases/<reference>/redress")
+@staff_required()
+def add_redress(reference):
+    """Record a remedy; above the recorder's limit it goes to a manager for approval."""
+    case = queries.staff_case_or_404(reference)
+    if not can_coordinate(current_user, case):
+        abort(403)
+    form = RedressForm()
+    if form.validate_on_submit():
+        try:
+            redress = redress_actions.record_redress(
+                case,
+                actor=current_user,
+                kind=form.kind.data,
+                description=form.description.data,
+                amount_minor=form.amount_minor,
+                currency=form.currency.data if form.amount_minor is not None else None,
+                beyond_request=form.beyond_request.data,
+            )
+            services.commit()
+        except RuleViolation as violation:
+            services.rollback()
+            _show_rule_violation(form, violation, {})
+        else:
+            if redress.state == RedressState.AWAITING_APPROVAL:
+                flash(
+                    f"Recorded: {redress_actions.redress_words(redress)}. It is above your limit"
+                    f" of {redress_actions.limit_words(current_user)}, so a manager must approve"
+                    " it before you can resolve the case; they have been asked.",
+                    "success",
+                )
+            else:
+                flash(f"Recorded: {redress_actions.redress_words(redress)}. The customer reads"
+                      " it when the case is resolved.", "success")
+            return redirect(url_for("backoffice.case", reference=case.reference,
+                                    _anchor="redress"))
+    case = queries.staff_case_or_404(reference)
+    return _render_case(case, 422, submitted={"redress_form": form})
+
+
+@bp.post("/cases/<reference>/redress/<id:redress_id>/remove")
+@staff_required()
+def remove_redress(reference, redress_id):
+    case = queries.staff_case_or_404(reference)
+    if not can_coordinate(current_user, case):
+        abort(403)
+    redress = db.session.get(Redress, redress_id)
+    if redress is None or redress.case_id != case.id:
+        abort(404)
+    form = RemoveRedressForm()
+    if not form.validate_on_submit():
+        flash("This form expired. Please remove the remedy again.", "error")
+        return redirect(url_for("backoffice.case", reference=case.reference, _anchor="redress"))
+    words = redress_actions.redress_words(redress)
+    try:
+        redress_actions.remove_redress(redress, actor=current_user)
+        services.commit()
+    except RuleViolation as violation:
+        services.rollback()
+        flash(violation.message, "error")
+    else:
+        flash(f"Removed: {words}.", "success")
+    return redirect(url_for("backoffice.case", reference=case.reference, _anchor="redress"))
 
 
 @bp.post("/cases/<reference>/owner")

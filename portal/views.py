@@ -36,7 +36,7 @@ from shared.clock import describe_due
 from shared.extensions import db, htmx
 from shared.models import User
 from shared.permissions import customer_required
-from shared.services import RuleViolation, accounts, remedies, understanding
+from shared.services import RuleViolation, accounts, redress, remedies, understanding
 from shared.services import attachments as uploads
 from shared.services import cases as case_actions
 from shared.services import commitments as commitment_actions
@@ -227,6 +227,8 @@ def _render_case(case, status=200, **forms):
             events=events,
             can_reopen=case_actions.can_reopen(case),
             reopen_until=case_actions.reopen_deadline(case),
+            # The remedies given, in words: never their states, limits or approvals.
+            remedies=redress.remedies_in_words(case) if case.resolved_at else [],
             **forms,
         ),
         status,

@@ -62,6 +62,8 @@ def settings_from_environment(instance_path: str) -> dict:
             env("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env('PORT') or 5000}"
         ).rstrip("/"),
         "ORGANISATION_NAME": env("ORGANISATION_NAME") or "Amends Demo Ltd",
+        # The currency staff redress limits are set in (GBP, EUR or USD).
+        "REDRESS_CURRENCY": (env("REDRESS_CURRENCY") or "GBP").upper(),
         "OMBUDSMAN_NAME": env("OMBUDSMAN_NAME") or "the Ombudsman Service",
         "OMBUDSMAN_URL": env("OMBUDSMAN_URL") or "https://www.ombudsman-services.org/",
         "OMBUDSMAN_AFTER_WEEKS": _int(env("OMBUDSMAN_AFTER_WEEKS"), 8),

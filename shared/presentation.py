@@ -155,6 +155,11 @@ EVENT_TITLES = {
     EventKind.ESCALATION_REJECTED: "Escalation not approved",
     EventKind.ESCALATION_WITHDRAWN: "Escalation withdrawn",
     EventKind.REMINDER_SENT: "Reminder",
+    EventKind.REDRESS_RECORDED: "Redress",
+    EventKind.REDRESS_DECIDED: "Redress decided",
+    EventKind.PROBLEM_LINKED: "Linked to a problem",
+    EventKind.PROBLEM_UNLINKED: "Unlinked from a problem",
+    EventKind.PROBLEM_FIXED: "Problem fixed",
 }
 
 

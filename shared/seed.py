@@ -9,11 +9,13 @@ cases take a minute or two on SQLite, not hours. Services are not used: they wou
 and write one row at a time; instead the seeder writes what the services would have written.
 """
 
+import math
 import random
 import time as timer
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import selectinload
@@ -22,15 +24,28 @@ from werkzeug.security import generate_password_hash
 from shared.demo import DEMO_PASSWORD, standard_service_level, uk_calendar
 from shared.extensions import db
 from shared.models import (
+    Calendar,
     Case,
     CaseStatus,
     Category,
+    CauseArea,
     Commitment,
     CommitmentState,
     EventKind,
+    Outcome,
     Priority,
+    Problem,
+    ProblemCase,
+    ProblemEvent,
+    ProblemEventKind,
+    ProblemStatus,
+    Product,
+    Redress,
+    RedressKind,
+    RedressState,
     ResolutionOption,
     Role,
+    RootCause,
     ServiceLevel,
     Task,
     TaskStatus,
@@ -40,9 +55,12 @@ from shared.models import (
     User,
     Visibility,
     WorkingHours,
+    problem_reference,
     reference_for,
     utcnow,
 )
+from shared.spikes import HISTORY_WEEKS as SPIKE_HISTORY_WEEKS
+from shared.spikes import spike_threshold
 
 CHUNK = 5_000
 HISTORY_DAYS = 730  # cases were raised over the last two years
@@ -196,6 +214,128 @@ CATEGORIES = (
 )
 
 
+# --- What complaints tell us -------------------------------------------------------------------
+
+# Areas with their causes, and how often each is the cause within its area: a few causes
+# account for most complaints, so the Pareto of causes has a clear "vital few".
+CAUSE_AREAS = (
+    ("Delivery", (("Carrier missed the slot", 8.0, False), ("Parcel damaged", 2.0, False),
+                  ("Wrong address", 1.0, False))),
+    ("Billing", (("Double charge", 6.0, False), ("Tariff change not applied", 3.0, False),
+                 ("Refund not processed", 1.5, False))),
+    ("Product", (("Stopped working", 5.0, False), ("Faulty on arrival", 2.0, False))),
+    ("Service", (("Promise not kept", 4.0, False), ("Rude or unhelpful", 1.0, False))),
+    ("Other", (("Other", 1.0, True),)),
+)
+# Where the cause of a complaint in each category usually lies (the rest: anywhere).
+CATEGORY_AREAS = {
+    "Billing and payments": "Billing",
+    "Delivery or installation": "Delivery",
+    "A faulty product": "Product",
+    "Our service or staff": "Service",
+    "Broadband or phone line": "Product",
+    "Engineer visit": "Service",
+    "Something else": "Other",
+}
+CAUSE_IN_ITS_AREA = 0.85
+OTHER_CAUSE_WORDS = (
+    "The customer's bank returned the payment twice.",
+    "A storm closed the depot for two days.",
+    "Our website showed last year's price.",
+    "The supplier changed the part without telling us.",
+    "A letter went to the customer's old address.",
+)
+PRODUCT_NAMES = tuple(name[:1].upper() + name[1:] for name in PRODUCTS)
+OPEN_CASES_WITH_A_PRODUCT = 0.85
+# Outcomes of resolved cases; withdrawn complaints get no redress.
+OUTCOME_WEIGHTS = ((Outcome.UPHELD, 45), (Outcome.PARTLY_UPHELD, 25),
+                   (Outcome.NOT_UPHELD, 25), (Outcome.WITHDRAWN, 5))
+# kind, descriptions, amount range in pounds (money kinds)
+REDRESS_CHOICES = {
+    RedressKind.REFUND: (("A refund of the delivery charge.", "A refund of the duplicate payment.",
+                          "A refund for the faulty item."), (15, 400)),
+    RedressKind.COMPENSATION: (("Compensation for the day you took off work.",
+                                "Compensation for the missed appointment."), (25, 200)),
+    RedressKind.GOODWILL: (("A goodwill payment for the trouble.",
+                            "A goodwill payment as a thank-you for your patience."), (10, 75)),
+    RedressKind.REPAIR: (("A repair by our engineer at no cost.",), None),
+    RedressKind.REPLACEMENT: (("A replacement delivered on a day of your choice.",), None),
+    RedressKind.APOLOGY: (("A written apology from the team manager.",
+                           "An apology on the phone from the team manager."), None),
+    RedressKind.EXPLANATION: (("An explanation of how the charge was worked out.",
+                               "An explanation of what went wrong and why."), None),
+    RedressKind.PROCESS_CHANGE: (("We changed how we book delivery slots.",), None),
+}
+REDRESS_BY_OUTCOME = {
+    Outcome.UPHELD: ((RedressKind.REFUND, 30), (RedressKind.APOLOGY, 25),
+                     (RedressKind.COMPENSATION, 12), (RedressKind.GOODWILL, 12),
+                     (RedressKind.REPLACEMENT, 10), (RedressKind.REPAIR, 8),
+                     (RedressKind.PROCESS_CHANGE, 3)),
+    Outcome.PARTLY_UPHELD: ((RedressKind.APOLOGY, 35), (RedressKind.GOODWILL, 30),
+                            (RedressKind.EXPLANATION, 20), (RedressKind.REFUND, 15)),
+    Outcome.NOT_UPHELD: ((RedressKind.EXPLANATION, 85), (RedressKind.GOODWILL, 15)),
+}
+# Redress authority: what seeded staff may give on one case without a manager's approval.
+AGENT_REDRESS_LIMIT_MINOR = 50_00
+MANAGER_REDRESS_LIMIT_MINOR = 500_00
+
+# The problems behind many complaints, each owned by the team that can fix them:
+# title, description, what the customer is told, owning team, cause, status, opened days ago,
+# days from opening to each later status.
+PROBLEM_PLANS = (
+    ("Carrier missing booked delivery slots",
+     "Our main carrier has missed about one booked slot in ten since it changed its routes.",
+     "Our delivery partner changed its routes and missed booked slots. We have moved your area"
+     " to another carrier, so your deliveries arrive on the day you book.",
+     "Deliveries", "Carrier missed the slot", ProblemStatus.INVESTIGATING, 24, ()),
+    ("Tariff changes not reaching the billing system",
+     "Customers who changed tariff online kept being billed on the old one.",
+     "When you changed your tariff online, our billing system kept the old one. We have fixed"
+     " the link between the two and corrected your bills.",
+     "Billing", "Tariff change not applied", ProblemStatus.FIX_PLANNED, 50,
+     ((ProblemStatus.FIX_PLANNED, 12),)),
+    ("Direct debits taken twice after a bank holiday",
+     "The payment run repeated itself after the August bank holiday.",
+     "After a bank holiday our payment run took some direct debits twice. We have fixed the"
+     " run, and every second payment has been refunded.",
+     "Billing", "Double charge", ProblemStatus.FIXED, 40,
+     ((ProblemStatus.FIX_PLANNED, 6), (ProblemStatus.FIXED, 30))),
+    ("Parcels crushed at the northern depot",
+     "A faulty conveyor at the northern depot damaged parcels for six weeks.",
+     "A faulty conveyor at one of our depots damaged parcels. It has been replaced.",
+     "Deliveries", "Parcel damaged", ProblemStatus.CONFIRMED_FIXED, 150,
+     ((ProblemStatus.FIX_PLANNED, 10), (ProblemStatus.FIXED, 35),
+      (ProblemStatus.CONFIRMED_FIXED, 70))),
+    ("Engineers not calling before a visit",
+     "Customers are not called on the morning of a visit, so some miss the engineer.",
+     "",
+     "Field service", "Promise not kept", ProblemStatus.WONT_FIX, 100,
+     ((ProblemStatus.WONT_FIX, 20),)),
+)
+WONT_FIX_REASON = ("The new booking system texts every customer the evening before and an hour"
+                   " before the visit; a call as well adds nothing.")
+PROBLEM_LINKS_MAX = 60
+# Cases raised this long before a problem was opened may be linked to it when it is.
+PROBLEM_LOOKBACK = timedelta(days=30)
+
+# The spike the pattern pages should find: a burst this week of one product failing.
+SPIKE_CATEGORY = "A faulty product"
+SPIKE_PRODUCT = "Washing machine"
+SPIKE_CAUSE = "Stopped working"
+SPIKE_DESCRIPTIONS = (
+    "My new washing machine stopped mid-cycle with a full drum of water and shows error E21.",
+    "The washing machine I bought last month will not drain and now will not turn on.",
+    "Our washing machine stopped working halfway through a wash on {weekday}: error E21.",
+    "My washing machine shows E21 and stops every time it tries to spin.",
+)
+SPIKE_MINIMUM = 6  # above the spike rule's minimum count, whatever the history
+SPIKE_MARGIN = 3
+# Complaints come in steadily over the last weeks (so no week stands out on its own); further
+# back there were fewer, as the business was smaller.
+FLAT_HISTORY = timedelta(weeks=SPIKE_HISTORY_WEEKS + 1)
+RAMP_END = timedelta(weeks=26)
+
+
 class SeedRefused(Exception):
     """The database already has cases and appending was not asked for."""
 
@@ -209,6 +349,10 @@ class SeedReport:
     tasks: int = 0
     commitments: int = 0
     options: int = 0
+    redress: int = 0
+    problems: int = 0
+    problem_links: int = 0
+    spike_cases: int = 0
     seconds: float = 0.0
     created_organisation: bool = False
 
@@ -223,6 +367,8 @@ class _Org:
     categories: list[dict]  # id, name, team_id, weight, calendar, targets
     category_weights: list[int]
     staff_count: int
+    managers_by_team: dict[int, int] = field(default_factory=dict)  # team id -> manager id
+    zone: ZoneInfo = ZoneInfo("Europe/London")  # the first calendar's: weeks start there
 
 
 @dataclass
@@ -244,6 +390,9 @@ _TABLES = {
     "tasks": Task,
     "commitments": Commitment,
     "resolution_options": ResolutionOption,
+    "redress": Redress,
+    "problems": Problem,
+    "problem_events": ProblemEvent,
 }
 
 
@@ -277,27 +426,50 @@ def seed_database(
     report.staff = org.staff_count
     ids = _Ids({name: _next_id(model) for name, model in _TABLES.items()})
 
+    learning = _ensure_learning_lists()
+    problems = _plan_problems(rng, ids, org, learning, now)
+    say(f"{len(learning.cause_ids)} causes, {len(learning.product_ids)} products,"
+        f" {len(problems)} problems")
+
     customer_count = max(1, round(cases * 0.75))
     customers = _insert_customers(rng, ids, customer_count, password_hash, now)
     report.customers = len(customers)
     say(f"{len(customers)} customers")
 
-    builder = _CaseBuilder(rng, org, customers, now)
-    made = 0
-    while made < cases:
-        batch = min(CHUNK, cases - made)
-        rows = _Rows()
-        for _ in range(batch):
-            builder.build(ids, rows)
+    watch = _SpikeWatch.for_(org, learning, now)
+    builder = _CaseBuilder(rng, org, customers, now, learning, problems,
+                           link_chance=min(1.0, 2000 / max(cases, 1)), watch=watch)
+
+    def counted(rows: "_Rows") -> None:
         rows.write()
         db.session.commit()
-        made += batch
         report.events += len(rows.events)
         report.tasks += len(rows.tasks)
         report.commitments += len(rows.commitments)
         report.options += len(rows.options)
+        report.redress += len(rows.redress)
+        report.problem_links += len(rows.problem_links)
+
+    # The last cases made are this week's burst, once they are just enough to be a spike.
+    made = 0
+    while made < cases:
+        rows = _Rows()
+        for _ in range(min(CHUNK, cases - made)):
+            if watch and (report.spike_cases
+                          or watch.burst_begins(cases - made, cases, made)):
+                builder.build(ids, rows, **watch.burst_case(rng))
+                report.spike_cases += 1
+            else:
+                builder.build(ids, rows)
+            made += 1
+        counted(rows)
         say(f"{made} cases")
+    if report.spike_cases:
+        say(f"the last {report.spike_cases} of them this week: {SPIKE_PRODUCT.lower()}s"
+            f" that {SPIKE_CAUSE.lower()}, a spike")
     report.cases = made
+    _write_problem_events(ids, problems)
+    report.problems = len(problems)
     _advance_postgres_sequences()
     db.session.commit()
     report.seconds = timer.perf_counter() - started
@@ -338,7 +510,10 @@ def _ensure_organisation(rng: random.Random, password_hash: str, now: datetime) 
     def person(email, name, role, team_name, **fields):
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, name=name, role=role, email_verified_at=now, **fields)
+            limit = (MANAGER_REDRESS_LIMIT_MINOR if role == Role.MANAGER
+                     else AGENT_REDRESS_LIMIT_MINOR if role == Role.AGENT else 0)
+            user = User(email=email, name=name, role=role, email_verified_at=now,
+                        redress_limit_minor=limit, **fields)
             user.password_hash = password_hash
             db.session.add(user)
         user.team = teams.get(team_name) if team_name else None
@@ -435,6 +610,12 @@ def _load_organisation() -> _Org:
     if not team_ids:
         raise SeedRefused("There are no agents in any team to own the cases.")
     fixers = [tid for tid, name in teams.items() if name != "Customer care"] or team_ids
+    managers_by_team = {
+        team_id: manager_id
+        for team_id, manager_id in db.session.execute(select(Team.id, Team.manager_id)).all()
+        if manager_id is not None
+    }
+    zone = db.session.scalar(select(Calendar.timezone).order_by(Calendar.id).limit(1))
     return _Org(
         teams=teams,
         agents_by_team=agents_by_team,
@@ -442,12 +623,329 @@ def _load_organisation() -> _Org:
         categories=category_rows,
         category_weights=[weights.get(c["name"], 5) for c in category_rows],
         staff_count=len(staff),
+        managers_by_team=managers_by_team,
+        zone=ZoneInfo(zone or "Europe/London"),
     )
 
 
 def _weighted(rng: random.Random, pairs):
     values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights=weights)[0]
+
+
+def _age(rng: random.Random) -> timedelta:
+    """How long ago a case was raised: at a steady rate over the last weeks, fewer before."""
+    return timedelta(days=_AGE_DAYS(rng.random()))
+
+
+def _age_curve() -> Callable[[float], float]:
+    """The inverse of the share of cases younger than a given age, in days.
+
+    The old curve, HISTORY_DAYS * u ** 1.3, has F(a) = (a / HISTORY_DAYS) ** (1 / 1.3) of the
+    cases younger than a days, ever more of them the nearer to now, so every week beat the
+    ones before and the spike rule would flag it. Now: the last FLAT_HISTORY weeks at F's
+    rate of its first week (a steady rate: only a real burst is a spike), then a linear fall
+    to RAMP_END, then F's own shape, scaled to meet the ramp, back to HISTORY_DAYS."""
+
+    def share(days: float) -> float:
+        return (days / HISTORY_DAYS) ** (1 / 1.3)
+
+    def density(days: float) -> float:
+        return share(days) / days / 1.3
+
+    flat_days, ramp_end = FLAT_HISTORY.days, RAMP_END.days
+    ramp_days = ramp_end - flat_days
+    rate = share(7) / 7
+    flat = rate * flat_days
+    # The ramp ends at the rate `low`, where the scaled tail takes over:
+    # low * (1 - F(end)) / f(end) + flat + (rate + low) / 2 * ramp_days = 1.
+    low = (1 - flat - rate * ramp_days / 2) / (
+        (1 - share(ramp_end)) / density(ramp_end) + ramp_days / 2
+    )
+    ramp = (rate + low) / 2 * ramp_days
+    slope = (rate - low) / ramp_days
+
+    def age_days(u: float) -> float:
+        if u < flat:
+            return u / rate
+        if u < flat + ramp:
+            # Solve rate * x - slope * x ** 2 / 2 = u - flat for the days x into the ramp.
+            return flat_days + (rate - math.sqrt(rate * rate - 2 * slope * (u - flat))) / slope
+        tail = (u - flat - ramp) / (1 - flat - ramp)
+        return HISTORY_DAYS * (share(ramp_end) + tail * (1 - share(ramp_end))) ** 1.3
+
+    return age_days
+
+
+_AGE_DAYS = _age_curve()
+
+
+# --- Causes, products, problems and the spike ---------------------------------------------------
+
+
+@dataclass
+class _Learning:
+    """The managed lists, read once; causes chosen by the area a category's causes lie in."""
+
+    cause_ids: list[int]
+    cause_weights: list[float]
+    causes_by_area: dict[str, tuple[list[int], list[float]]]
+    asks_for_words: set[int]
+    cause_by_name: dict[str, int]
+    product_ids: list[int]
+    product_weights: list[float]
+    product_by_name: dict[str, int]  # lower-case name -> id
+
+    def cause_for(self, rng: random.Random, category_name: str) -> int:
+        area = self.causes_by_area.get(CATEGORY_AREAS.get(category_name, ""))
+        if area and rng.random() < CAUSE_IN_ITS_AREA:
+            return rng.choices(area[0], weights=area[1])[0]
+        return rng.choices(self.cause_ids, weights=self.cause_weights)[0]
+
+    def product_for(self, rng: random.Random, mentioned: str | None) -> int:
+        if mentioned and mentioned.lower() in self.product_by_name:
+            return self.product_by_name[mentioned.lower()]
+        return rng.choices(self.product_ids, weights=self.product_weights)[0]
+
+
+def _ensure_learning_lists() -> _Learning:
+    """Cause areas, causes and products: the seed's own unless the database has some."""
+    if not db.session.scalar(select(func.count()).select_from(CauseArea)):
+        for position, (area_name, causes) in enumerate(CAUSE_AREAS):
+            area = CauseArea(name=area_name, position=position)
+            area.causes = [
+                RootCause(name=name, asks_for_words=words, position=number)
+                for number, (name, _weight, words) in enumerate(causes)
+            ]
+            db.session.add(area)
+    if not db.session.scalar(select(func.count()).select_from(Product)):
+        db.session.add_all(
+            Product(name=name, position=position) for position, name in enumerate(PRODUCT_NAMES)
+        )
+    db.session.commit()
+
+    weights = {name: weight for _area, causes in CAUSE_AREAS for name, weight, _w in causes}
+    rows = db.session.execute(
+        select(RootCause.id, RootCause.name, RootCause.asks_for_words, CauseArea.name)
+        .join(CauseArea, RootCause.area_id == CauseArea.id)
+        .where(RootCause.retired_at.is_(None), CauseArea.retired_at.is_(None))
+        .order_by(CauseArea.position, RootCause.position, RootCause.id)
+    ).all()
+    if not rows:
+        raise SeedRefused("There are no live root causes to resolve cases with.")
+    by_area: dict[str, tuple[list[int], list[float]]] = {}
+    for cause_id, name, _words, area_name in rows:
+        ids, area_weights = by_area.setdefault(area_name, ([], []))
+        ids.append(cause_id)
+        area_weights.append(weights.get(name, 1.0))
+    # Every area's share of causes picked at random is its share of complaints by category.
+    products = db.session.execute(
+        select(Product.id, Product.name).where(Product.retired_at.is_(None))
+        .order_by(Product.position, Product.id)
+    ).all()
+    if not products:
+        raise SeedRefused("There are no live products for cases to be about.")
+    return _Learning(
+        cause_ids=[row[0] for row in rows],
+        cause_weights=[weights.get(row[1], 1.0) for row in rows],
+        causes_by_area=by_area,
+        asks_for_words={row[0] for row in rows if row[2]},
+        cause_by_name={row[1]: row[0] for row in rows},
+        product_ids=[row[0] for row in products],
+        # The first products in the list sell most, so draw most complaints.
+        product_weights=[1 / math.sqrt(position + 1) for position in range(len(products))],
+        product_by_name={row[1].lower(): row[0] for row in products},
+    )
+
+
+@dataclass
+class _PlannedProblem:
+    """A problem written before the cases; cases with its cause are linked as they are made."""
+
+    id: int
+    title: str
+    cause_id: int
+    team_id: int
+    owner_id: int
+    opened_at: datetime
+    open_until: datetime  # links are made until it is closed (or now)
+    events: list[tuple] = field(default_factory=list)  # (moment, kind, actor, body, data)
+    links: int = 0
+
+    @property
+    def reference(self) -> str:
+        return problem_reference(self.id)
+
+
+def _plan_problems(rng, ids: _Ids, org: _Org, learning: _Learning,
+                   now: datetime) -> dict[int, list[_PlannedProblem]]:
+    """PROBLEM_PLANS as rows, with their statuses' history; keyed by cause for linking."""
+    team_by_name = {name: team_id for team_id, name in org.teams.items()}
+    staffed = [team_id for team_id in org.teams if org.agents_by_team.get(team_id)]
+    planned: dict[int, list[_PlannedProblem]] = {}
+    rows = []
+    for (title, description, summary, team_name, cause_name, status, opened_days,
+         steps) in PROBLEM_PLANS:
+        cause_id = learning.cause_by_name.get(cause_name)
+        if cause_id is None or not staffed:
+            continue
+        team_id = team_by_name.get(team_name)
+        if team_id not in staffed:
+            team_id = staffed[len(rows) % len(staffed)]
+        members = org.agents_by_team[team_id]
+        owner_id = members[rng.randrange(len(members))][0]
+        opener = org.managers_by_team.get(team_id, owner_id)
+        opened = now - timedelta(days=opened_days, hours=rng.uniform(0, 6))
+        problem = _PlannedProblem(ids.take("problems"), title, cause_id, team_id, owner_id,
+                                  opened, now)
+        problem.events.append((opened, ProblemEventKind.CREATED, opener, title, {}))
+        moments = {"fixed_at": None, "confirmed_fixed_at": None, "closed_at": None}
+        previous = ProblemStatus.INVESTIGATING
+        for step, days in steps:
+            moment = opened + timedelta(days=days, hours=rng.uniform(0, 4))
+            body = f"Status: {step.label}."
+            data = {"from": previous.value, "to": step.value}
+            if step == ProblemStatus.WONT_FIX:
+                body, data["reason"] = f"Status: {step.label}. {WONT_FIX_REASON}", WONT_FIX_REASON
+            problem.events.append((moment, ProblemEventKind.STATUS_CHANGED, owner_id, body, data))
+            if step == ProblemStatus.FIXED:
+                moments["fixed_at"] = moment
+                problem.events.append(
+                    (moment, ProblemEventKind.NOTE, owner_id,
+                     "The fix is live. Case owners: tell your customers (a task is on each"
+                     " open case).", {})
+                )
+            if step == ProblemStatus.CONFIRMED_FIXED:
+                moments["confirmed_fixed_at"] = moments["closed_at"] = moment
+            if step == ProblemStatus.WONT_FIX:
+                moments["closed_at"] = moment
+            previous = step
+        problem.open_until = moments["closed_at"] or now
+        rows.append(
+            {
+                "id": problem.id,
+                "title": title,
+                "description": description,
+                "customer_summary": summary,
+                "status": status.value,
+                "wont_fix_reason": WONT_FIX_REASON if status == ProblemStatus.WONT_FIX else None,
+                "team_id": team_id,
+                "owner_id": owner_id,
+                "root_cause_id": cause_id,
+                "category_id": None,
+                "product_id": None,
+                "created_by_id": opener,
+                "created_at": opened,
+                "updated_at": max(event[0] for event in problem.events),
+                "version": 1 + len(steps),
+                **moments,
+            }
+        )
+        planned.setdefault(cause_id, []).append(problem)
+    if rows:
+        db.session.execute(insert(Problem.__table__), rows)
+        db.session.commit()
+    return planned
+
+
+def _write_problem_events(ids: _Ids, planned: dict[int, list[_PlannedProblem]]) -> None:
+    """Each problem's timeline in time order (it is read in id order)."""
+    rows = []
+    for problems in planned.values():
+        for problem in problems:
+            for moment, kind, actor_id, body, data in sorted(
+                problem.events, key=lambda event: event[0]
+            ):
+                rows.append(
+                    {
+                        "id": ids.take("problem_events"),
+                        "problem_id": problem.id,
+                        "kind": kind.value,
+                        "actor_id": actor_id,
+                        "created_at": moment,
+                        "body": body,
+                        "data": data,
+                    }
+                )
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(insert(ProblemEvent.__table__), rows[start:start + CHUNK])
+    db.session.commit()
+
+
+def _week_start(now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    return datetime.combine(monday, time(0), tzinfo=zone)
+
+
+class _SpikeWatch:
+    """Counts, as cases are made, the spike category's and product's complaints this week so
+    far and in the 8 full weeks before; says when the cases still to make are just enough for
+    the spike rule (this week so far above the Poisson upper limit of the weeks before) to flag
+    both, and makes those cases the burst."""
+
+    def __init__(self, org: _Org, learning: _Learning, now: datetime):
+        self.category = next(c for c in org.categories if c["name"] == SPIKE_CATEGORY)
+        self.product_id = learning.product_by_name[SPIKE_PRODUCT.lower()]
+        self.cause_id = learning.cause_by_name[SPIKE_CAUSE]
+        self.now = now
+        self.week_start = _week_start(now, org.zone)
+        self.history_start = self.week_start - timedelta(weeks=SPIKE_HISTORY_WEEKS)
+        # A Monday just after midnight leaves the burst a little room.
+        self.burst_start = min(self.week_start, now - timedelta(minutes=30))
+        self.counts = {}
+        for key, condition in (("category", Case.category_id == self.category["id"]),
+                               ("product", Case.product_id == self.product_id)):
+            self.counts[key] = [
+                db.session.scalar(
+                    select(func.count()).select_from(Case)
+                    .where(condition, Case.created_at >= start, Case.created_at < end)
+                )
+                for start, end in ((self.history_start, self.week_start), (self.week_start, now))
+            ]
+        self.need, self.checked_at = self._needed(), 0
+
+    @classmethod
+    def for_(cls, org: _Org, learning: _Learning, now: datetime) -> "_SpikeWatch | None":
+        if (all(c["name"] != SPIKE_CATEGORY for c in org.categories)
+                or SPIKE_PRODUCT.lower() not in learning.product_by_name
+                or SPIKE_CAUSE not in learning.cause_by_name):
+            return None
+        return cls(org, learning, now)
+
+    def count(self, category_id: int, product_id: int | None, created: datetime) -> None:
+        if self.history_start <= created < self.week_start:
+            span = 0
+        elif self.week_start <= created <= self.now:
+            span = 1
+        else:
+            return
+        if category_id == self.category["id"]:
+            self.counts["category"][span] += 1
+        if product_id == self.product_id:
+            self.counts["product"][span] += 1
+
+    def _needed(self) -> int:
+        def short_of(before: int, this_week: int) -> int:
+            threshold = spike_threshold(before / SPIKE_HISTORY_WEEKS)
+            return max(threshold + 1, SPIKE_MINIMUM) - this_week
+
+        return max(short_of(*self.counts["category"]), short_of(*self.counts["product"]),
+                   0) + SPIKE_MARGIN
+
+    def burst_begins(self, left: int, total: int, made: int) -> bool:
+        """Whether the `left` cases still to make should all be the burst. A small seed gets
+        no spike: it would be most of its cases."""
+        if left <= self.need + 50 or made - self.checked_at >= 200:
+            self.need, self.checked_at = self._needed(), made
+        return left <= self.need <= total // 10
+
+    def burst_case(self, rng: random.Random) -> dict:
+        span = self.now - self.burst_start - timedelta(minutes=5)
+        # More of them in the last days: the fault spreads as more machines reach it.
+        return {"category": self.category,
+                "created": self.burst_start + span * rng.random() ** 0.6,
+                "spike": (self.cause_id, self.product_id)}
 
 
 # --- Customers ---------------------------------------------------------------------------------
@@ -494,6 +992,7 @@ def _insert_customers(rng, ids: _Ids, count: int, password_hash: str, now: datet
 class _Rows:
     def __init__(self):
         self.cases, self.events, self.tasks, self.commitments, self.options = [], [], [], [], []
+        self.redress, self.problem_links = [], []
 
     def write(self) -> None:
         for model, rows in (
@@ -502,6 +1001,8 @@ class _Rows:
             (Task, self.tasks),
             (Commitment, self.commitments),
             (ResolutionOption, self.options),
+            (Redress, self.redress),
+            (ProblemCase, self.problem_links),
         ):
             if rows:
                 # Core executemany: no ORM objects, no per-row round trips.
@@ -514,11 +1015,17 @@ TYPICAL_DAYS = {Priority.LOW: 12, Priority.NORMAL: 8, Priority.HIGH: 4, Priority
 
 
 class _CaseBuilder:
-    def __init__(self, rng: random.Random, org: _Org, customers, now: datetime):
+    def __init__(self, rng: random.Random, org: _Org, customers, now: datetime,
+                 learning: _Learning, problems: dict[int, list[_PlannedProblem]],
+                 link_chance: float, watch: _SpikeWatch | None = None):
+        self.watch = watch
         self.rng = rng
         self.org = org
         self.customers = customers
         self.now = now
+        self.learning = learning
+        self.problems = problems
+        self.link_chance = link_chance
         self.next_unused_customer = 0
 
     def _customer(self):
@@ -528,11 +1035,14 @@ class _CaseBuilder:
             return self.customers[self.next_unused_customer - 1]
         return self.rng.choice(self.customers)
 
-    def build(self, ids: _Ids, rows: _Rows) -> None:
+    def build(self, ids: _Ids, rows: _Rows, *, category: dict | None = None,
+              created: datetime | None = None, spike: tuple[int, int] | None = None) -> None:
+        """One case; `spike` (cause id, product id) makes it one of this week's burst."""
         rng, now = self.rng, self.now
         case_id = ids.take("cases")
         customer_id, customer_name, customer_email = self._customer()
-        category = rng.choices(self.org.categories, weights=self.org.category_weights)[0]
+        category = category or rng.choices(self.org.categories,
+                                           weights=self.org.category_weights)[0]
         priority = _weighted(rng, PRIORITY_WEIGHTS)
         calendar = category["calendar"]
         target = category["targets"][priority]
@@ -545,8 +1055,7 @@ class _CaseBuilder:
 
         # Recent cases are more common than old ones: complaints come in steadily, and the
         # newest are the open ones the queues show.
-        age = timedelta(days=HISTORY_DAYS * rng.random() ** 1.3)
-        created = now - age
+        created = created or now - _age(rng)
         acknowledge_due = calendar.add_business_minutes(created, target.acknowledge_minutes)
         first_due = calendar.add_business_minutes(created, target.first_response_minutes)
         resolve_due = calendar.add_business_minutes(created, target.resolve_minutes)
@@ -588,7 +1097,28 @@ class _CaseBuilder:
                     last_touch, target.update_every_minutes
                 )
 
-        description, desired_outcome = _complaint(rng)
+        description, desired_outcome, mentioned = _complaint(rng)
+        if spike:
+            description = rng.choice(SPIKE_DESCRIPTIONS).format(weekday=rng.choice(WEEKDAYS))
+            desired_outcome = rng.choice(("A working washing machine.", "A replacement.",
+                                          "An engineer visit this week."))
+        # What resolving records: the cause is what was wrong all along (so a problem about it
+        # links open cases too); it is written on the case when it is resolved.
+        learning = self.learning
+        if spike:
+            cause_id, product_id = spike
+        else:
+            cause_id = learning.cause_for(rng, category["name"])
+            product_id = learning.product_for(rng, mentioned)
+            if resolved_at is None and rng.random() >= OPEN_CASES_WITH_A_PRODUCT:
+                product_id = None
+        if self.watch:
+            self.watch.count(category["id"], product_id, created)
+        outcome = cause_words = None
+        if resolved_at:
+            outcome = _weighted(rng, OUTCOME_WEIGHTS)
+            if cause_id in learning.asks_for_words:
+                cause_words = rng.choice(OTHER_CAUSE_WORDS)
         contact_name = customer_name
         understanding, understanding_state = None, Understanding.NONE.value
         if acknowledged_at is not None and rng.random() < 0.4:
@@ -633,6 +1163,10 @@ class _CaseBuilder:
                 "closed_at": closed_at,
                 "resolution": "We put it right: " + (desired_outcome or "as agreed.")
                 if resolved_at else None,
+                "outcome": outcome.value if outcome else None,
+                "root_cause_id": cause_id if resolved_at else None,
+                "root_cause_words": cause_words,
+                "product_id": product_id,
                 "understanding": understanding,
                 "understanding_state": understanding_state,
                 "understanding_correction": "It was two payments, not one."
@@ -688,6 +1222,9 @@ class _CaseBuilder:
             if rng.random() < 0.3:
                 self._options(ids, rows, events, case_id, owner_id, first_responded_at,
                               resolved_at)
+            if outcome in REDRESS_BY_OUTCOME and rng.random() < 0.7:
+                self._redress(ids, rows, events, case_id, owner_id, outcome,
+                              first_responded_at, resolved_at)
             events.add(resolved_at, EventKind.RESOLVED, owner_id,
                        body="We put it right: " + (desired_outcome or "as agreed."))
         if closed_at:
@@ -696,7 +1233,70 @@ class _CaseBuilder:
             if rating:
                 events.add(closed_at, EventKind.RATED, customer_id, body=f"Rated {rating} of 5",
                            data={"rating": rating})
+        for problem in self.problems.get(cause_id, ()):
+            self._link(rows, events, problem, case_id, owner_id, created)
         events.flush()
+
+    def _redress(self, ids, rows, events, case_id, owner_id, outcome, start, resolved_at):
+        """One or two remedies; money above the owner's limit was approved by a manager."""
+        rng = self.rng
+        kinds, weights = zip(*REDRESS_BY_OUTCOME[outcome], strict=True)
+        chosen = {rng.choices(kinds, weights=weights)[0]
+                  for _ in range(rng.choice((1, 1, 2)))}
+        for kind in sorted(chosen):
+            descriptions, pounds = REDRESS_CHOICES[kind]
+            amount = rng.randrange(*pounds) * 100 if pounds else None
+            given = start + (resolved_at - start) * rng.random()
+            approved = amount is not None and amount > AGENT_REDRESS_LIMIT_MINOR
+            redress_id = ids.take("redress")
+            description = rng.choice(descriptions)
+            beyond = amount is not None and rng.random() < 0.2 or kind == RedressKind.PROCESS_CHANGE
+            rows.redress.append(
+                {
+                    "id": redress_id,
+                    "case_id": case_id,
+                    "kind": kind.value,
+                    "description": description,
+                    "amount_minor": amount,
+                    "currency": "GBP" if amount else None,
+                    "beyond_request": beyond,
+                    "state": (RedressState.APPROVED if approved else RedressState.GIVEN).value,
+                    "escalation_id": None,
+                    "recorded_by_id": owner_id,
+                    "created_at": given,
+                    "decided_at": min(resolved_at, given + timedelta(hours=rng.uniform(1, 20)))
+                    if approved else None,
+                }
+            )
+            words = description if amount is None else f"{description} (£{amount / 100:,.2f})"
+            events.add(given, EventKind.REDRESS_RECORDED, owner_id,
+                       body=f"Remedy recorded: {words}", visibility=Visibility.INTERNAL,
+                       data={"redress_id": redress_id, "kind": kind.value,
+                             "amount_minor": amount, "currency": "GBP" if amount else None,
+                             "state": RedressState.GIVEN.value, "beyond_request": beyond})
+
+    def _link(self, rows, events, problem: _PlannedProblem, case_id, owner_id, created):
+        """A case with the problem's cause, raised while it was open (or a little before),
+        is linked by its owner, now and then."""
+        if problem.links >= PROBLEM_LINKS_MAX or self.rng.random() >= self.link_chance:
+            return
+        if not problem.opened_at - PROBLEM_LOOKBACK <= created <= problem.open_until:
+            return
+        linked = max(problem.opened_at, created + timedelta(hours=self.rng.uniform(2, 48)))
+        if linked > problem.open_until:
+            return
+        problem.links += 1
+        rows.problem_links.append(
+            {"problem_id": problem.id, "case_id": case_id, "linked_by_id": owner_id,
+             "linked_at": linked}
+        )
+        reference = reference_for(case_id)
+        events.add(linked, EventKind.PROBLEM_LINKED, owner_id,
+                   body=f"Linked to {problem.reference}: {problem.title}",
+                   visibility=Visibility.INTERNAL,
+                   data={"problem_id": problem.id, "reference": problem.reference})
+        problem.events.append((linked, ProblemEventKind.CASE_LINKED, owner_id, reference,
+                               {"case_id": case_id, "reference": reference}))
 
     def _tasks(self, ids, rows, events, case_id, owner_id, start, resolved_at):
         rng, now = self.rng, self.now
@@ -809,10 +1409,13 @@ class _Timeline:
         self.pending = []
 
 
-def _complaint(rng: random.Random) -> tuple[str, str]:
+def _complaint(rng: random.Random) -> tuple[str, str, str | None]:
+    """The complaint in the customer's words, what they want, and the product they name."""
     month, weekday = rng.choice(MONTHS), rng.choice(WEEKDAYS)
+    product = None
     if rng.random() < 0.55:
-        first = f"My {rng.choice(PRODUCTS)} {rng.choice(PROBLEMS)} on {weekday}."
+        product = rng.choice(PRODUCTS)
+        first = f"My {product} {rng.choice(PROBLEMS)} on {weekday}."
     else:
         first = rng.choice(OTHER_COMPLAINTS).format(
             month=month,
@@ -823,5 +1426,5 @@ def _complaint(rng: random.Random) -> tuple[str, str]:
         )
     detail = rng.choice(DETAILS).format(order=rng.randrange(10000, 99999))
     description = f"{first}\n{detail}" if detail else first
-    return description, rng.choice(OUTCOMES)
+    return description, rng.choice(OUTCOMES), product
 

@@ -1,8 +1,9 @@
 """The sweep: what must happen on a timer because nobody will ask for it.
 
 `run_sweep()` proposes escalations for cases whose agreed time frames are at risk or breached,
-reminds owners of updates the customer is owed and of promises past due, and retries email
-that is due. Run it at any interval: a SweepMark row per (case, what, due time) records what
+reminds owners of updates the customer is owed and of promises past due, records new spikes in
+complaints (shared/spikes.py, which tells the managers concerned once), and retries email that
+is due. Run it at any interval: a SweepMark row per (case, what, due time) records what
 is done, so a second run does nothing again, and a reminder comes back only when its due time
 moves. Two runs at once are safe too: a run claims the marks first with
 INSERT ... ON CONFLICT DO NOTHING, and acts only on the ones it inserted.
@@ -56,6 +57,7 @@ from shared.services.escalations import propose_escalation
 from shared.services.mail import deliver_due
 from shared.services.notifications import notify
 from shared.services.sessions import forget_finished_sign_ins
+from shared.spikes import record_new_spikes
 from shared.worker import worker_app
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class SweepReport:
     update_reminders: int = 0
     commitment_reminders: int = 0
     emails_delivered: int = 0
+    spikes_found: int = 0  # new ones only: a spike already recorded is not counted again
     # Calendars closed at `now`: their cases' reminders wait for the next working hour.
     waiting_for_working_hours: list[str] = field(default_factory=list)
 
@@ -100,6 +103,7 @@ class SweepReport:
             f"  {self.update_reminders} reminder(s) of an update due",
             f"  {self.commitment_reminders} reminder(s) of a promise overdue",
             f"  {self.emails_delivered} waiting email(s) delivered",
+            f"  {self.spikes_found} new spike(s) in complaints",
         ]
         if self.waiting_for_working_hours:
             names = ", ".join(self.waiting_for_working_hours)
@@ -135,6 +139,8 @@ def run_sweep(now: datetime | None = None) -> SweepReport:
         report.escalations_proposed = _propose_escalations(working, by_category, targets, now)
         report.update_reminders = _remind_updates_due(working, by_category, now)
         report.commitment_reminders = _remind_promises_overdue(working, by_category, now)
+    # Not held for working hours: a spike is this week's or today's, and would be gone by then.
+    report.spikes_found = len(record_new_spikes(now))
     stale_upload_files = forget_stale_pending_uploads(now)
     forget_finished_sign_ins(
         now,

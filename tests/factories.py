@@ -110,3 +110,72 @@ def make_saved_reply(title="Refund on its way", body="Dear {customer_name}, abou
     db.session.add(reply)
     db.session.flush()
     return reply
+
+
+def a_problem(actor, *, team=None, owner=None, title="Parcels left at the wrong door",
+              cases=(), customer_summary="Dear {customer_name}, the fault behind {reference}"
+              " is fixed.", **fields):
+    """An open problem owned by `owner` (default: the actor) in `team` (default: theirs),
+    opened through the service with these cases linked."""
+    from shared.services import problems as problem_actions
+
+    owner = owner or actor
+    return problem_actions.open_problem(
+        actor=actor, title=title, team=team or owner.team, owner=owner, cases=cases,
+        customer_summary=customer_summary, **fields,
+    )
+
+
+# --- What resolving records: outcome, root cause, product ------------------------------------
+
+
+def a_root_cause(name="Carrier missed the slot", area_name="Delivery", *, asks_for_words=False):
+    """A live root cause: the one with this name in this area, made (with its area) if there
+    is none yet, so that every test can resolve a case without setting up the list."""
+    from sqlalchemy import select
+
+    from shared.models import CauseArea, RootCause
+
+    area = db.session.scalars(select(CauseArea).where(CauseArea.name == area_name)).first()
+    if area is None:
+        area = CauseArea(name=area_name)
+        db.session.add(area)
+        db.session.flush()
+    cause = db.session.scalars(
+        select(RootCause).where(RootCause.area_id == area.id, RootCause.name == name)
+    ).first()
+    if cause is None:
+        cause = RootCause(area=area, name=name, asks_for_words=asks_for_words)
+        db.session.add(cause)
+        db.session.flush()
+    return cause
+
+
+def a_product(name="Home delivery"):
+    """A live product or service, made if there is none with this name."""
+    from sqlalchemy import select
+
+    from shared.models import Product
+
+    product = db.session.scalars(select(Product).where(Product.name == name)).first()
+    if product is None:
+        product = Product(name=name)
+        db.session.add(product)
+        db.session.flush()
+    return product
+
+
+def cause_and_outcome(outcome="upheld", **cause):
+    """What resolve_case needs beyond the resolution: `resolve_case(case, actor=...,
+    resolution=..., **cause_and_outcome())`."""
+    from shared.models import Outcome
+
+    return {"outcome": Outcome(outcome), "root_cause": a_root_cause(**cause)}
+
+
+def resolve_form_fields(outcome="upheld", **cause):
+    """The resolve form's outcome and cause, as a browser sends them. The cause is committed,
+    so that the request (with a session of its own) finds it."""
+    cause_id = a_root_cause(**cause).id
+    db.session.commit()
+    return {"outcome": outcome, "root_cause": str(cause_id)}

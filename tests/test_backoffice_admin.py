@@ -21,6 +21,9 @@ def admin_routes(org) -> list[tuple[str, str]]:
     calendar = org.service_level.calendar
     holiday = calendar.holidays[0]
     staff = f"/staff/admin/staff/{org.sam.id}"
+    cause, product = factories.a_root_cause(), factories.a_product()
+    db.session.commit()
+    area = f"/staff/admin/causes/areas/{cause.area_id}"
     return [
         ("GET", "/staff/admin/"),
         ("GET", "/staff/admin/teams"),
@@ -39,6 +42,24 @@ def admin_routes(org) -> list[tuple[str, str]]:
         ("POST", f"{staff}/back"),
         ("POST", f"{staff}/invitation"),
         ("POST", f"{staff}/two-step/reset"),
+        ("POST", f"{staff}/redress-limit"),
+        ("GET", "/staff/admin/causes"),
+        ("POST", "/staff/admin/causes"),
+        ("GET", area),
+        ("POST", f"{area}/name"),
+        ("POST", f"{area}/causes"),
+        ("POST", f"{area}/retire"),
+        ("POST", f"{area}/restore"),
+        ("GET", f"/staff/admin/causes/{cause.id}"),
+        ("POST", f"/staff/admin/causes/{cause.id}"),
+        ("POST", f"/staff/admin/causes/{cause.id}/retire"),
+        ("POST", f"/staff/admin/causes/{cause.id}/restore"),
+        ("GET", "/staff/admin/products"),
+        ("POST", "/staff/admin/products"),
+        ("GET", f"/staff/admin/products/{product.id}"),
+        ("POST", f"/staff/admin/products/{product.id}"),
+        ("POST", f"/staff/admin/products/{product.id}/retire"),
+        ("POST", f"/staff/admin/products/{product.id}/restore"),
         ("GET", "/staff/admin/categories"),
         ("GET", "/staff/admin/categories/new"),
         ("POST", "/staff/admin/categories/new"),
@@ -127,7 +148,8 @@ def test_the_overview_links_every_area_with_what_is_in_it(org, login_as):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'href="/staff/admin/" aria-current="page">Settings</a>' in page
-    for area in ["staff", "teams", "categories", "service-levels", "calendars"]:
+    for area in ["staff", "teams", "categories", "causes", "products", "service-levels",
+                 "calendars"]:
         assert f'href="/staff/admin/{area}"' in page
     active_staff = sum(1 for person in vars(org).values() if getattr(person, "is_staff", False))
     assert f"{active_staff} active" in page

@@ -419,7 +419,7 @@ def test_the_page_issues_the_same_few_statements_for_a_short_and_a_long_timeline
         counts.append(len(statements))
 
     assert counts[0] == counts[1]
-    assert counts[1] <= 12
+    assert counts[1] <= 15
 
 
 # --- The customer's own words: their direction, whatever the language ----------------------

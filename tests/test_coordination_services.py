@@ -208,7 +208,8 @@ def test_a_withdrawn_option_can_no_longer_be_chosen(case, org, customer):
 
 def test_the_offers_of_a_closed_case_cannot_be_chosen(case, org, customer):
     [refund] = remedy_actions.offer_options(case, actor=org.sam, descriptions=["A refund"])
-    case_actions.resolve_case(case, actor=org.sam, resolution="Sorted by phone.")
+    case_actions.resolve_case(case, actor=org.sam, resolution="Sorted by phone.",
+                              **factories.cause_and_outcome())
     services.commit()
 
     assert "closed" in violation(remedy_actions.choose_option, case, refund,
@@ -449,7 +450,8 @@ def test_merging_refuses_itself_a_merged_case_a_closed_case_and_a_missing_one(ca
     for target in (second, first, None):
         assert violation(merging.merge_case, second, target,
                          actor=org.sam).field == "target_reference"
-    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded.")
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded.",
+                              **factories.cause_and_outcome())
     services.commit()
     assert "not open" in violation(merging.merge_case, second, case, actor=org.sam).message
 

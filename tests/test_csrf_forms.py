@@ -60,7 +60,8 @@ NOT_FORMS = {
 
 # The forms of the staff case page, for whoever coordinates the case (owner or manager).
 CASE_FORMS = {
-    "backoffice.case_acknowledge", "backoffice.case_status", "backoffice.case_priority",
+    "backoffice.add_redress", "backoffice.remove_redress", "backoffice.case_acknowledge",
+    "backoffice.case_status", "backoffice.case_priority",
     "backoffice.case_resolve", "backoffice.case_transfer", "backoffice.case_compose",
     "backoffice.propose_understanding", "backoffice.offer_options", "backoffice.withdraw_option",
     "backoffice.make_commitment", "backoffice.settle_commitment", "backoffice.create_task",
@@ -81,9 +82,21 @@ ADMIN_FORMS = {
     "backoffice.admin_new_calendar", "backoffice.admin_calendar", "backoffice.admin_add_holiday",
     "backoffice.admin_remove_holiday", "backoffice.retry_email",
     "backoffice.admin_reset_two_factor",
+    "backoffice.admin_staff_redress_limit", "backoffice.admin_causes",
+    "backoffice.admin_rename_cause_area", "backoffice.admin_new_cause",
+    "backoffice.admin_retire_cause_area", "backoffice.admin_restore_cause_area",
+    "backoffice.admin_cause", "backoffice.admin_retire_cause", "backoffice.admin_restore_cause",
+    "backoffice.admin_products", "backoffice.admin_product", "backoffice.admin_retire_product",
+    "backoffice.admin_restore_product",
 }
 # Morgan and Ada have an authenticator app set up; Sam sets one up.
 TWO_STEP_FORMS = {"backoffice.two_factor_new_recovery_codes", "backoffice.two_factor_turn_off"}
+# Problems: opening one, and every form of the problem page and the case page's section.
+PROBLEM_FORMS = {
+    "backoffice.new_problem", "backoffice.problem_status", "backoffice.problem_owner",
+    "backoffice.edit_problem", "backoffice.problem_note", "backoffice.problem_link_case",
+    "backoffice.problem_unlink_case", "backoffice.case_link_problem",
+}
 SIGN_IN_FORMS = {"portal.login", "portal.request_sign_in_link", "portal.register"}
 # Signing out everywhere is followed by signing in again (as Priya), then signing out.
 STAFF_SIGN_IN_FORMS = {"backoffice.sign_out_everywhere", "backoffice.login", "backoffice.logout"}
@@ -97,12 +110,14 @@ FORMS_OF = {
         "portal.rate", "portal.confirm_understanding", "portal.correct_understanding",
         "portal.choose_option", "portal.logout", "portal.sign_out_everywhere",
     },
-    "agent": CASE_FORMS | NOTIFICATION_FORMS | STAFF_SIGN_IN_FORMS | {
+    "agent": CASE_FORMS | NOTIFICATION_FORMS | STAFF_SIGN_IN_FORMS | PROBLEM_FORMS | {
         "backoffice.two_factor_setup",
     },
     "manager": CASE_FORMS | NOTIFICATION_FORMS | SAVED_REPLY_FORMS | STAFF_SIGN_IN_FORMS
-    | TWO_STEP_FORMS | {"backoffice.approve_escalation", "backoffice.reject_escalation"},
-    "admin": CASE_FORMS | SAVED_REPLY_FORMS | ADMIN_FORMS | STAFF_SIGN_IN_FORMS | TWO_STEP_FORMS,
+    | TWO_STEP_FORMS | PROBLEM_FORMS
+    | {"backoffice.approve_escalation", "backoffice.reject_escalation"},
+    "admin": CASE_FORMS | SAVED_REPLY_FORMS | ADMIN_FORMS | STAFF_SIGN_IN_FORMS | TWO_STEP_FORMS
+    | PROBLEM_FORMS,
 }
 
 # Forms sent after all others, in this order: each takes away what other forms act on (the
@@ -354,6 +369,10 @@ def a_case_with_everything(org, customer):
     # Waiting for Morgan's decision: Morgan is notified.
     escalations.request_escalation(case, actor=org.sam, level=EscalationLevel.TEAM_MANAGER,
                                    reason="The courier will not answer.", needs=["people"])
+    # A remedy recorded, for its "remove" button.
+    from shared.services import redress
+
+    redress.record_redress(case, actor=org.sam, kind="apology", description="We are sorry.")
     return case
 
 
@@ -366,7 +385,8 @@ def world(org, customer):
     first, *_ = (a_case_with_everything(org, customer) for _ in range(3))
     for _ in range(2):
         resolved = factories.case_owned_by(org.sam, org.delivery, customer=customer)
-        case_actions.resolve_case(resolved, actor=org.sam, resolution="We refunded you.")
+        case_actions.resolve_case(resolved, actor=org.sam, resolution="We refunded you.",
+                                  **factories.cause_and_outcome())
     merge_target = factories.case_owned_by(org.sam, org.delivery, customer=customer)
     # Deciding an escalation settles its notifications: Morgan needs two about something else,
     # one for "mark as read" and one left for "mark all as read".
@@ -374,6 +394,8 @@ def world(org, customer):
         tasks.create_task(first, actor=org.priya, title=title, assignee=org.manager,
                           due_at=factories.in_hours(30))
     factories.make_saved_reply(updated_by=org.sam)
+    problem_to_link_to, problem_with_cases = problems_with_something_to_do(org, customer, first)
+    managed_lists_with_something_to_retire_and_restore()
     # People who have not chosen a password yet; someone who left; someone away.
     newcomer = factories.make_user("nia@example.com", "Nia New", password=None)
     invited = factories.make_user("ivy@example.com", "Ivy Ince", Role.AGENT, org.care,
@@ -389,7 +411,33 @@ def world(org, customer):
     db.session.scalars(select(OutgoingEmail)).first().status = EmailStatus.FAILED
     db.session.commit()
     return SimpleNamespace(org=org, customer=customer, merge_target=merge_target,
-                           newcomer=newcomer, invited=invited)
+                           newcomer=newcomer, invited=invited,
+                           problem_to_link_to=problem_to_link_to,
+                           problem_with_cases=problem_with_cases)
+
+
+def problems_with_something_to_do(org, customer, first):
+    """Two problems of Sam's team. The newer, listed first, has two cases to unlink (one from
+    a case page, one from its own page) and takes the merge target linked on its page; the
+    older is the one typed on a case page, so that no link is made twice."""
+    to_link_to = factories.a_problem(org.sam, title="Scanner fault")
+    second = factories.case_owned_by(org.sam, org.delivery, customer=customer)
+    with_cases = factories.a_problem(org.sam, title="Vans too full", cases=[first, second])
+    return to_link_to, with_cases
+
+
+def managed_lists_with_something_to_retire_and_restore():
+    """Causes and products to retire and restore. The walk retires one area and two causes;
+    "Billing" comes before "Delivery" (the causes the case forms resolve with), and keeps
+    some in use whichever it loses. Each live area has a retired cause to restore."""
+    for name in ("Tariff change not applied", "Charged twice", "Meter read wrongly"):
+        factories.a_root_cause(name, "Billing")
+    for name, area in (("Direct debit taken twice", "Billing"),
+                       ("Left with a neighbour", "Delivery"), ("Refund late", "Returns")):
+        factories.a_root_cause(name, area).retired_at = utcnow()
+    factories.a_root_cause("Refund late", "Returns").area.retired_at = utcnow()
+    factories.a_product("Kettle")
+    factories.a_product("Toaster").retired_at = utcnow()
 
 
 def walk_of(visitor: str, app, world) -> Walk:
@@ -411,6 +459,16 @@ def walk_of(visitor: str, app, world) -> Walk:
         "task-update-outcome": "Done: the camera shows the parcel being dropped.",
         "priority": "high",
         "new_owner": str(org.priya.id),
+        ("backoffice.new_problem", "team"): str(org.care.id),
+        ("backoffice.new_problem", "owner"): str(org.sam.id),
+        "redress-kind": "apology",
+        ("backoffice.case_resolve", "root_cause"): live_cause_id,
+        "owner-team": str(org.care.id),
+        "owner-owner": str(org.priya.id),
+        "edit-description": "Seen at the Leeds depot too.",
+        "note-body": "The depot is checking the vans.",
+        "link-case_reference": world.merge_target.reference,
+        "problem-link-problem": world.problem_to_link_to.reference,
         ("backoffice.login_code", "code"): lambda: code_of(org.manager),
         ("backoffice.two_factor_setup", "code"): lambda: code_of(org.sam),
     }
@@ -436,6 +494,18 @@ def walk_of(visitor: str, app, world) -> Walk:
         walk = Walk(app, client, ("backoffice.",), typed)
         walk.follow_links("/staff/", "/staff/login")
     return walk
+
+
+def live_cause_id() -> str:
+    """A cause still in use when the resolve form is sent: the admin walk retires some."""
+    from shared.models import CauseArea, RootCause
+
+    return str(db.session.scalar(
+        select(RootCause.id).join(CauseArea)
+        .where(RootCause.retired_at.is_(None), CauseArea.retired_at.is_(None),
+               RootCause.asks_for_words.is_(False))
+        .order_by(RootCause.id).limit(1)
+    ))
 
 
 def code_of(member) -> str:

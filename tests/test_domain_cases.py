@@ -135,7 +135,8 @@ class TestStatusLifecycle:
 
     def test_resolving_thanks_the_customer_by_email_and_stops_the_update_clock(self, app, org):
         case = factories.raise_case(org.delivery)
-        case_actions.resolve_case(case, actor=case.owner, resolution="New parcel sent.")
+        case_actions.resolve_case(case, actor=case.owner, resolution="New parcel sent.",
+                                  **factories.cause_and_outcome())
         services.commit()
         assert case.status == CaseStatus.RESOLVED
         assert case.next_update_due_at is None
@@ -147,10 +148,12 @@ class TestStatusLifecycle:
 
     def test_reopening_is_allowed_only_within_the_window(self, app, org):
         case = factories.raise_case(org.delivery)
-        case_actions.resolve_case(case, actor=case.owner, resolution="Done.")
+        case_actions.resolve_case(case, actor=case.owner, resolution="Done.",
+                                  **factories.cause_and_outcome())
         case_actions.reopen_case(case, customer=case.customer, reason="Still broken")
         assert case.status == CaseStatus.IN_PROGRESS
-        case_actions.resolve_case(case, actor=case.owner, resolution="Done again.")
+        case_actions.resolve_case(case, actor=case.owner, resolution="Done again.",
+                                  **factories.cause_and_outcome())
         case.resolved_at -= timedelta(days=app.config["REOPEN_WINDOW_DAYS"] + 1)
         with pytest.raises(RuleViolation):
             case_actions.reopen_case(case, customer=case.customer, reason="Still broken")
@@ -159,7 +162,8 @@ class TestStatusLifecycle:
         case = factories.raise_case(org.delivery)
         with pytest.raises(RuleViolation):
             case_actions.rate_case(case, customer=case.customer, rating=5)
-        case_actions.resolve_case(case, actor=case.owner, resolution="Done.")
+        case_actions.resolve_case(case, actor=case.owner, resolution="Done.",
+                                  **factories.cause_and_outcome())
         case_actions.rate_case(case, customer=case.customer, rating=4, comment="Quick")
         assert (case.rating, case.rating_comment) == (4, "Quick")
         with pytest.raises(RuleViolation):

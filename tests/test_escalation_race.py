@@ -21,7 +21,9 @@ from shared.models import (
     EscalationStatus,
     EventKind,
     Notification,
+    Outcome,
     OutgoingEmail,
+    RootCause,
     TimelineEvent,
     User,
 )
@@ -247,10 +249,13 @@ def test_resolving_while_a_manager_approves_a_hand_over_leaves_one_outcome(app, 
     the case over. Whichever comes first stands, neither deadlocks the other, and the other
     is refused."""
     sam_id, manager_id = org.sam.id, org.manager.id
+    cause_id = factories.a_root_cause().id
+    db.session.commit()
 
     def resolve(escalation, version):
         case_actions.resolve_case(
-            escalation.case, actor=db.session.get(User, sam_id), resolution="Refunded in full."
+            escalation.case, actor=db.session.get(User, sam_id), resolution="Refunded in full.",
+            outcome=Outcome.UPHELD, root_cause=db.session.get(RootCause, cause_id),
         )
 
     approve = approval(manager_id, note="I take it.", new_owner_id=manager_id,

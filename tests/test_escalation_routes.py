@@ -390,7 +390,7 @@ def resolve_form(case, resolution="Refunded in full."):
     db.session.refresh(case)
     newest = max(event.id for event in case.events)
     return {"version": str(case.version), "seen_event_id": str(newest),
-            "resolution": resolution}
+            "resolution": resolution, **factories.resolve_form_fields()}
 
 
 def approvals_entry(html: str) -> str:

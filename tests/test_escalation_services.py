@@ -418,7 +418,8 @@ def test_resolving_the_case_withdraws_its_request_and_tells_whoever_asked(org, c
     escalation = request(case, org.sam)
     assert escalation_actions.approvals_for(org.manager)[1] == 1
 
-    case_actions.resolve_case(case, actor=org.manager, resolution="Refunded in full.")
+    case_actions.resolve_case(case, actor=org.manager, resolution="Refunded in full.",
+                              **factories.cause_and_outcome())
     services.commit()
 
     assert escalation.status == EscalationStatus.WITHDRAWN
@@ -452,7 +453,8 @@ def test_resolving_the_case_withdraws_its_request_and_tells_whoever_asked(org, c
 
 def test_the_requester_resolving_it_themselves_is_not_told_what_they_did(org, case):
     escalation = request(case, org.sam)
-    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.",
+                              **factories.cause_and_outcome())
     services.commit()
     assert escalation.status == EscalationStatus.WITHDRAWN
     assert notifications_for(org.sam, "escalation_decided") == []
@@ -468,7 +470,8 @@ def test_resolving_dismisses_the_sweeps_suggestion_and_leaves_decided_ones_alone
     suggested = escalation_actions.propose_escalation(case, reason="The resolve-by is near.")
     services.commit()
 
-    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.",
+                              **factories.cause_and_outcome())
     services.commit()
 
     assert rejected.status == EscalationStatus.REJECTED
@@ -479,7 +482,8 @@ def test_resolving_dismisses_the_sweeps_suggestion_and_leaves_decided_ones_alone
 
 
 def test_a_case_without_an_open_escalation_resolves_as_before(org, case):
-    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.")
+    case_actions.resolve_case(case, actor=org.sam, resolution="Refunded in full.",
+                              **factories.cause_and_outcome())
     services.commit()
     assert events_of(case, EventKind.ESCALATION_WITHDRAWN) == []
     assert count(Escalation) == 0

@@ -10,15 +10,16 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy import MetaData, func, inspect, select, text
 
 from shared import services
 from shared.app import create_app
 from shared.extensions import db
-from shared.models import Case, Face, User
+from shared.models import Case, EventKind, Face, TimelineEvent, User
 from shared.search import FTS_OBJECT_NAMES
 from shared.services import attachments, messages, presence, saved_replies, two_factor
 from shared.services import sessions as sign_in_sessions
+from shared.spikes import record_new_spikes
 from shared.sweep import run_sweep
 from tests import factories
 from tests.support.html import text_of
@@ -26,6 +27,12 @@ from tests.support.services import empty_database
 from tests.support.signing_in import sign_in
 
 VERSION_TABLE = "alembic_version"
+# What the newest migration adds, and so what its downgrade takes away.
+LEARNING_EVENT_KINDS = [EventKind.REDRESS_RECORDED, EventKind.REDRESS_DECIDED,
+                        EventKind.PROBLEM_LINKED, EventKind.PROBLEM_UNLINKED,
+                        EventKind.PROBLEM_FIXED]
+NEWEST_TABLES = {"cause_areas", "root_causes", "products", "redress", "problems",
+                 "problem_cases", "problem_events", "spikes"}
 
 
 def _not_full_text_search(name, type_, parent_names):
@@ -221,12 +228,21 @@ def _missing_columns() -> dict[str, set[str]]:
 
 
 def _use_what_the_commands_leave_empty() -> None:
-    """A saved reply, someone viewing a case, a message with a file, as staff make them; and
-    the escalations and reminders of a sweep an hour of working time after a case is late."""
+    """A saved reply, someone viewing a case, a message with a file, as staff make them; the
+    spikes the sweep records today; and the escalations and reminders of a sweep an hour of
+    working time after a case is late. (The demo data and the seed fill the learning loop's
+    lists, redress, problems and their links and timelines.)"""
+    spikes = record_new_spikes()
+    assert {(spike.dimension, spike.span) for spike in spikes} >= {
+        ("category", "week"), ("product", "week"),
+    }
+    services.commit()
     washer = db.session.scalar(select(Case).where(Case.reference == "AM-000001"))
     business = washer.category.service_level.calendar.business_calendar()
     swept = run_sweep(now=business.add_business_minutes(washer.resolve_due_at, 60))
-    assert (swept.escalations_proposed, swept.update_reminders) == (1, 1)
+    # The washer's, the demo's other open cases' (a billing problem's, today's washing
+    # machines') and the seeded open cases' that are late by then.
+    assert (swept.escalations_proposed, swept.update_reminders) == (15, 15)
     admin = User.by_email("admin@example.com")
     saved_replies.create_saved_reply(actor=admin, title="Replacement on its way",
                                      body="Dear {customer_name}, a new door is on its way.")
@@ -260,15 +276,13 @@ def test_upgrading_to_head_keeps_every_row_of_a_database_in_use(migrations_app, 
     with app.app_context():
         revisions = _revisions_from_base_to_head()
         previous_head, head = revisions[-2:]
-        upgrade(revision=previous_head)
-        assert _stamped() == {previous_head}
         # The data is made by the project's own commands and services, which write through
-        # today's models: real rows, made the way the app makes them. That is honest only
-        # while the revision before head already has every column the models map (today the
-        # newest migration changes indexes alone). When a migration adds a column, this stops
-        # here: fill the previous head instead with Core inserts into its tables, reflected
-        # with MetaData().reflect() as they are at that revision.
-        assert _missing_columns() == {}, "the models cannot write to the previous head"
+        # today's models, so at head: real rows, made the way the app makes them, in every
+        # table. The newest migration's downgrade then takes the database back to the
+        # previous head, keeping every row that head can hold (its own tables and columns
+        # go); upgrading that database must keep every one of them.
+        upgrade()
+        assert _stamped() == {head}
 
     cli = app.test_cli_runner()
     loaded = cli.invoke(args=["demo-data"])
@@ -278,16 +292,31 @@ def test_upgrading_to_head_keeps_every_row_of_a_database_in_use(migrations_app, 
     assert seeded.exit_code == 0, seeded.output
     with app.app_context():
         _use_what_the_commands_leave_empty()
+        at_head = {name: len(table["rows"]) for name, table in _rows_of_every_table().items()}
+        learning_events = db.session.scalar(
+            select(func.count()).select_from(TimelineEvent)
+            .where(TimelineEvent.kind.in_(LEARNING_EVENT_KINDS))
+        )
+        assert learning_events > 0
+        # A database in use: every table the models describe has rows.
+        assert set(at_head) == set(db.metadata.tables)
+        assert {name for name, count in at_head.items() if count == 0} == set()
 
+        downgrade(revision=previous_head)
+        assert _stamped() == {previous_head}
         before = _rows_of_every_table()
         counts = {name: len(table["rows"]) for name, table in before.items()}
         events = _events_per_case()
-        # A database in use: every table the models describe has rows.
-        assert set(counts) == set(db.metadata.tables)
+        assert set(counts) == set(at_head) - NEWEST_TABLES
         assert {name for name, count in counts.items() if count == 0} == set()
-        assert (counts["cases"], counts["users"], counts["escalations"]) == (42, 39, 1)
+        assert {name: count for name, count in counts.items()
+                if count != at_head[name]} == {"timeline_events": at_head["timeline_events"]
+                                               - learning_events}
+        # 15 demo cases (Alex's two, two more about a billing problem, eleven washing
+        # machines) and their 13 new customers, 40 seeded; an escalation per late case.
+        assert (counts["cases"], counts["users"], counts["escalations"]) == (55, 52, 15)
         # The washer's update moves it on to "in progress": one event more than its ten.
-        assert (events["AM-000001"], events["AM-000002"]) == (11, 7)
+        assert (events["AM-000001"], events["AM-000002"]) == (11, 8)
         cases = before["cases"]
         key_columns = ["reference", "status", "acknowledge_due_at", "first_response_due_at",
                        "resolve_due_at", "next_update_due_at", "resolved_at"]

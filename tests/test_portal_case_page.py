@@ -39,7 +39,8 @@ def url(case, action=""):
 
 
 def resolve(case):
-    case_actions.resolve_case(case, actor=case.owner, resolution=RESOLUTION)
+    case_actions.resolve_case(case, actor=case.owner, resolution=RESOLUTION,
+                              **factories.cause_and_outcome())
     services.commit()
 
 

@@ -61,6 +61,11 @@ class TestCsrf:
             # Admin routes (backoffice/admin.py): likewise.
             "team_id": 1,
             "member_id": 1,
+            "area_id": 1,
+            "cause_id": 1,
+            "product_id": 1,
+            "problem_id": 1,
+            "redress_id": 1,
             "category_id": 1,
             "level_id": 1,
             "calendar_id": 1,

@@ -39,7 +39,7 @@ def resolve_fields(page, case, **fields):
     action = page_url(case, "resolve")
     return {"version": hidden_value(page, "version", action),
             "seen_event_id": hidden_value(page, "seen_event_id", action),
-            "resolution": RESOLUTION, **fields}
+            "resolution": RESOLUTION, **factories.resolve_form_fields(), **fields}
 
 
 # --- The service ------------------------------------------------------------------------------
@@ -47,21 +47,24 @@ def resolve_fields(page, case, **fields):
 
 def test_resolving_is_refused_while_a_promise_has_no_answer(org, case, promise):
     with pytest.raises(RuleViolation) as refused:
-        case_actions.resolve_case(case, actor=org.sam, resolution=RESOLUTION)
+        case_actions.resolve_case(case, actor=org.sam, resolution=RESOLUTION,
+                                  **factories.cause_and_outcome())
     assert refused.value.field == f"promise_{promise.id}"
     assert "Call you on Tuesday" in refused.value.message
 
 
 def test_resolving_is_refused_while_a_task_has_no_answer(org, case, task):
     with pytest.raises(RuleViolation) as refused:
-        case_actions.resolve_case(case, actor=org.sam, resolution=RESOLUTION)
+        case_actions.resolve_case(case, actor=org.sam, resolution=RESOLUTION,
+                                  **factories.cause_and_outcome())
     assert refused.value.field == f"task_{task.id}"
 
 
 def test_a_promise_no_longer_needed_says_why(org, case, promise):
     with pytest.raises(RuleViolation) as refused:
         case_actions.resolve_case(case, actor=org.sam, resolution=RESOLUTION,
-                                  promises={promise.id: Settlement("cancelled")})
+                                  promises={promise.id: Settlement("cancelled")},
+                                  **factories.cause_and_outcome())
     assert refused.value.field == f"promise_{promise.id}_note"
 
 
@@ -70,6 +73,7 @@ def test_resolving_settles_each_open_promise_and_task(org, case, promise, task):
         case, actor=org.sam, resolution=RESOLUTION,
         promises={promise.id: Settlement("cancelled", "Refunded before Tuesday.")},
         tasks={task.id: Settlement("cancelled", "Not needed: refunded.")},
+        **factories.cause_and_outcome(),
     )
     services.commit()
 

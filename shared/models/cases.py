@@ -6,6 +6,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.extensions import db
+from shared.models.learning import Outcome
 from shared.models.service_levels import Priority
 from shared.models.types import UTCDateTime, utcnow
 
@@ -87,6 +88,10 @@ class Case(db.Model):
             f"understanding_state IN {tuple(u.value for u in Understanding)}",
             name="understanding_known",
         ),
+        CheckConstraint(
+            f"outcome IS NULL OR outcome IN {tuple(o.value for o in Outcome)}",
+            name="outcome_known",
+        ),
         Index("ix_cases_customer_created", "customer_id", "created_at"),
         # The queue indexes below that choose a page of cases also carry, on PostgreSQL, the
         # case's id (INCLUDE): unlike SQLite's, its index entries do not hold the row's key, so
@@ -146,6 +151,17 @@ class Case(db.Model):
             "resolve_due_at", "resolved_at", "category_id", "team_id", "merged_into_id",
         ),
         Index("ix_cases_created_at", "created_at"),
+        # What complaints tell us (shared/patterns.py): the complaints received in a period by
+        # category, product and team, and the causes of those resolved in one, read from
+        # these indexes alone (migration c1a2b3d4e501).
+        Index(
+            "ix_cases_created_learning",
+            "created_at", "category_id", "product_id", "team_id", "customer_id",
+        ),
+        Index(
+            "ix_cases_resolved_learning",
+            "resolved_at", "root_cause_id", "product_id", "category_id", "team_id",
+        ),
         Index("ix_cases_rated_at", "rated_at"),
         # The staff queues (shared/queues.py); created by migration 5c1d2e3f4a5b.
         Index("ix_cases_team_status", "team_id", "status"),
@@ -208,6 +224,11 @@ class Case(db.Model):
     resolved_at = mapped_column(UTCDateTime())
     closed_at = mapped_column(UTCDateTime())
     resolution: Mapped[str | None] = mapped_column(Text)
+    # What resolving records for learning; the customer never sees the cause codes.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    root_cause_id: Mapped[int | None] = mapped_column(ForeignKey("root_causes.id"))
+    root_cause_words: Mapped[str | None] = mapped_column(Text)  # "Other": the cause in words
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
 
     # What we understand: the owner's paraphrase, confirmed or corrected by the customer.
     understanding: Mapped[str | None] = mapped_column(Text)
@@ -243,6 +264,12 @@ class Case(db.Model):
     escalations = relationship(
         "Escalation", back_populates="case", order_by="Escalation.id",
         cascade="all, delete-orphan",
+    )
+    root_cause = relationship("RootCause")
+    product = relationship("Product")
+    redress = relationship(
+        "Redress", back_populates="case", order_by="Redress.id", cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     events = relationship(
         "TimelineEvent",

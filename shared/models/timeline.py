@@ -45,6 +45,11 @@ class EventKind(StrEnum):
     ESCALATION_REJECTED = "escalation_rejected"
     ESCALATION_WITHDRAWN = "escalation_withdrawn"
     REMINDER_SENT = "reminder_sent"
+    REDRESS_RECORDED = "redress_recorded"  # internal: a remedy given, or asked for approval
+    REDRESS_DECIDED = "redress_decided"  # internal: a manager approved or refused it
+    PROBLEM_LINKED = "problem_linked"  # internal
+    PROBLEM_UNLINKED = "problem_unlinked"  # internal
+    PROBLEM_FIXED = "problem_fixed"  # internal: the owner is asked to tell the customer
 
 
 class Visibility(StrEnum):

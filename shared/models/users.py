@@ -58,6 +58,9 @@ class User(UserMixin, db.Model):
     away: Mapped[bool] = mapped_column(default=False)
     # Which escalations this person may decide: 1 team manager, 2 head of service, 0 none.
     approval_level: Mapped[int] = mapped_column(default=0)
+    # The most redress (in the organisation's currency, minor units) this person may give on
+    # one case without a manager's approval.
+    redress_limit_minor: Mapped[int] = mapped_column(default=0, server_default="0")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime())

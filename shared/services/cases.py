@@ -16,7 +16,10 @@ from shared.models import (
     CaseStatus,
     Category,
     EventKind,
+    Outcome,
     Priority,
+    Product,
+    RootCause,
     TaskStatus,
     User,
     Visibility,
@@ -294,17 +297,41 @@ def resolve_case(
     *,
     actor: User,
     resolution: str,
+    outcome: Outcome | str | None,
+    root_cause: RootCause | None,
+    root_cause_words: str = "",
+    product: Product | None = None,
     promises: Mapping[int, Settlement] | None = None,
     tasks: Mapping[int, Settlement] | None = None,
 ) -> None:
     """Staff put it right: tell the customer what was done, thank them, invite a rating.
 
+    What we learn is recorded with it: the outcome, the root cause (in words too, for a cause
+    such as "Other") and the product affected. The customer reads the resolution and the
+    remedies given, in words; never the outcome or the cause.
+
     Nothing is left hanging: `promises` and `tasks` (by id) say what happens to each one still
-    open, and resolving is refused while one has no answer. A resolved case never shows the
-    customer a promise as still on track.
+    open, and resolving is refused while one has no answer, or while a remedy awaits a
+    manager's approval. A resolved case never shows the customer a promise as still on track.
     """
     if not resolution.strip():
         raise RuleViolation("Describe what was done to put things right.", field="resolution")
+    outcome, root_cause_words = _check_learning(
+        case, outcome=outcome, root_cause=root_cause, root_cause_words=root_cause_words,
+        product=product,
+    )
+    # Imported here: redress imports this module.
+    from shared.services import redress as redress_actions
+
+    waiting = redress_actions.awaiting_approval(case)
+    if waiting:
+        raise RuleViolation(
+            "A manager must approve the "
+            + " and the ".join(redress_actions.short_words(r) for r in waiting)
+            + " before this case can be resolved: it is waiting for their decision. Resolve"
+            " once they have, or remove it and record what is within your limit.",
+            field="redress",
+        )
     _settle_open_work(case, actor=actor, promises=promises or {}, tasks=tasks or {})
     _move(case, CaseStatus.RESOLVED, actor=actor)
     now = utcnow()
@@ -313,7 +340,17 @@ def resolve_case(
     case.acknowledged_at = case.acknowledged_at or now
     case.first_responded_at = case.first_responded_at or now
     case.next_update_due_at = None
-    record_event(case, EventKind.RESOLVED, actor=actor, body=case.resolution)
+    case.outcome = outcome.value
+    case.root_cause = root_cause
+    case.root_cause_words = root_cause_words or None
+    case.product = product
+    remedies = redress_actions.remedies_in_words(case)
+    record_event(
+        case,
+        EventKind.RESOLVED,
+        actor=actor,
+        body=case.resolution + _remedies_text(remedies),
+    )
     # A request for a manager's decision is moot now. Imported here: escalations imports us.
     from shared.services.escalations import withdraw_for_finished_case
 
@@ -327,7 +364,63 @@ def resolve_case(
         owner=case.owner,
         reopen_until=reopen_deadline(case),
         sign_in_url=sign_in_url_for(case.customer, case),
+        remedies=remedies,
     )
+
+
+ROOT_CAUSE_WORDS_MAX = 2000
+
+
+def _check_learning(
+    case: Case, *, outcome, root_cause: RootCause | None, root_cause_words: str,
+    product: Product | None,
+) -> tuple[Outcome, str]:
+    """The outcome, cause and product resolving records: refused with the field to fix.
+    A retired cause or product stays acceptable on the case that already has it."""
+    try:
+        outcome = Outcome(outcome)
+    except ValueError:
+        raise RuleViolation(
+            "Choose the outcome: upheld, partly upheld, not upheld or withdrawn.",
+            field="outcome",
+        ) from None
+    if root_cause is None:
+        raise RuleViolation(
+            "Choose the root cause: what went wrong, from the list. Choose “Other” and say"
+            " in words if none fits.",
+            field="root_cause",
+        )
+    if (root_cause.is_retired or root_cause.area.is_retired) and (
+        root_cause.id != case.root_cause_id
+    ):
+        raise RuleViolation(
+            f"The cause “{root_cause.name}” is no longer in use: choose another.",
+            field="root_cause",
+        )
+    root_cause_words = (root_cause_words or "").strip() if root_cause.asks_for_words else ""
+    if root_cause.asks_for_words and not root_cause_words:
+        raise RuleViolation(
+            f"Say in words what caused it: “{root_cause.name}” needs a few words.",
+            field="root_cause_words",
+        )
+    if len(root_cause_words) > ROOT_CAUSE_WORDS_MAX:
+        raise RuleViolation(
+            f"Keep the cause under {ROOT_CAUSE_WORDS_MAX:,} characters.",
+            field="root_cause_words",
+        )
+    if product is not None and product.is_retired and product.id != case.product_id:
+        raise RuleViolation(
+            f"“{product.name}” is no longer in the list of products: choose another.",
+            field="product",
+        )
+    return outcome, root_cause_words
+
+
+def _remedies_text(remedies: list[str]) -> str:
+    """The remedies given, after the resolution, as the customer reads them."""
+    if not remedies:
+        return ""
+    return "\n\nTo put things right:\n" + "\n".join(f"• {words}" for words in remedies)
 
 
 def promise_field(commitment_id: int) -> str:

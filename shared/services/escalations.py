@@ -367,6 +367,10 @@ def _mark_withdrawn(escalation: Escalation, *, actor: User | None, because: str,
     was = escalation.status
     _record_outcome(escalation, EscalationStatus.WITHDRAWN, actor=actor, note=note)
     what = "suggestion" if was == EscalationStatus.PROPOSED else "request"
+    from shared.models import RedressState  # imported here, as redress imports us
+    from shared.services import redress as redress_actions
+
+    redress_actions.settle_redress_for(escalation, RedressState.WITHDRAWN)
     record_event(
         escalation.case,
         EventKind.ESCALATION_WITHDRAWN,
@@ -460,6 +464,13 @@ def approve_escalation(
     db.session.flush()
 
     done = []
+    # Remedies awaiting this approval are approved with it. Imported here: redress imports us.
+    from shared.models import RedressState
+    from shared.services import redress as redress_actions
+
+    approved = redress_actions.settle_redress_for(escalation, RedressState.APPROVED)
+    if approved:
+        done.append(redress_actions.settled_words(approved, RedressState.APPROVED))
     if new_owner is not None:
         ownership.transfer_owner(
             case, actor=actor, new_owner=new_owner, reason=handoff_reason, tell_customer=False
@@ -537,6 +548,11 @@ def reject_escalation(
         raise RuleViolation("Say why: the person who asked reads this.", field="note")
     _record_outcome(escalation, EscalationStatus.REJECTED, actor=actor, note=note)
     db.session.flush()
+    from shared.models import RedressState  # imported here, as redress imports us
+    from shared.services import redress as redress_actions
+
+    refused = redress_actions.settle_redress_for(escalation, RedressState.REFUSED)
+    refused_words = redress_actions.settled_words(refused, RedressState.REFUSED)
     record_event(
         escalation.case,
         EventKind.ESCALATION_REJECTED,
@@ -547,7 +563,8 @@ def reject_escalation(
     )
     _tell_requester(
         escalation,
-        f"{actor.name} rejected your escalation of case {escalation.case.reference}: {note}",
+        f"{actor.name} rejected your escalation of case {escalation.case.reference}: {note}"
+        + (f" The {refused_words}." if refused_words else ""),
     )
 
 

@@ -23,6 +23,8 @@ NOTIFICATION_SUBJECTS = {
     "update_overdue": "A customer is waiting for an update",
     "commitment_overdue": "A promise to a customer is overdue",
     "escalation_proposed": "A case may need escalating",
+    "spike_detected": "More complaints than usual",
+    "problem_fixed": "A problem is fixed: tell your customer",
 }
 
 

@@ -131,7 +131,8 @@ def test_a_guest_complains_follows_the_emailed_link_replies_and_rates_the_resolu
 
     # Staff put it right (through the service layer); the customer sees it and rates it.
     case = db.session.scalar(select(Case).where(Case.reference == reference))
-    case_actions.resolve_case(case, actor=case.owner, resolution="We replaced the door.")
+    case_actions.resolve_case(case, actor=case.owner, resolution="We replaced the door.",
+                              **factories.cause_and_outcome())
     services.commit()
     page.reload()
     thank_you = page.locator(".thank-you")
