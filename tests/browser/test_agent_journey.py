@@ -102,10 +102,12 @@ def test_an_agent_takes_a_case_from_new_to_resolved_while_the_customer_follows_i
         desired_outcome="A new kettle, please.",
         category=org.delivery,
     )
+    cause = factories.a_root_cause("Parcel crushed in transit")
     services.commit()
     # Read now what the journey needs, so the test's own session stays out of the way.
     reference, summary, agent_email = case.reference, case.summary, case.owner.email
     zone, billing_email = case.category.service_level.calendar.zone, org.jo.email
+    cause_name = cause.name
     customer_page = second_page
     js_errors = []
     page.on("pageerror", lambda error: js_errors.append(error))
@@ -231,6 +233,8 @@ def test_an_agent_takes_a_case_from_new_to_resolved_while_the_customer_follows_i
 
     open_details(page, "Resolve")
     page.get_by_label("What was done to put it right?").fill(RESOLUTION)
+    pick(page, "Upheld")
+    page.get_by_label("What caused it?").select_option(label=cause_name)
     # Billing's task is still open: resolving asks what happens to it.
     resolving = page.locator(".resolve-open-work")
     expect(resolving).to_contain_text("Still open: 1 task")
