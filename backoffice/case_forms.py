@@ -178,6 +178,7 @@ class ResolveForm(CaseChangeForm):
         " it.",
         choices=[SelectChoice(outcome.value, outcome.label) for outcome in Outcome],
         validators=[InputRequired(message="Choose the outcome")],
+        invalid_choice_message="Choose the outcome from the list",
     )
     root_cause = SelectField(
         "What caused it?",

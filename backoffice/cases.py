@@ -310,11 +310,11 @@ def redress_helpers():
     return {
         "redress_of": _redress_for_section,
         "can_decide_escalations": escalation_actions.can_decide_escalations,
-        "redress_awaiting_decision": redress_actions.redress_awaiting_decision,
         "redress_words": redress_actions.redress_words,
         "redress_state_words": redress_actions.state_words,
         "redress_amount_words": redress_actions.amount_words,
         "redress_limit_words": redress_actions.limit_words,
+        "redress_approval_needed_words": redress_actions.approval_needed_words,
         "new_redress_form": lambda: RedressForm(formdata=None),
     }
 

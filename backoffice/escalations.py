@@ -33,6 +33,7 @@ from shared.models import (
 from shared.permissions import can_coordinate, staff_required
 from shared.services import RuleViolation
 from shared.services import escalations as escalation_actions
+from shared.services import redress as redress_actions
 from shared.services.escalations import TaskToGive
 
 add_nav_item(
@@ -220,16 +221,30 @@ def _decision_page(escalation, status=200, *, approve_form=None, reject_form=Non
     decidable = escalation.status == EscalationStatus.PENDING and escalation_actions.may_decide(
         current_user, escalation
     )
+    # Read here, for this one page, rather than in may_decide, which list pages call per row.
+    asked_for_remedy = decidable and redress_actions.asked_for_redress(current_user, escalation)
+    decidable = decidable and not asked_for_remedy
+    redress_waiting = (
+        redress_actions.redress_awaiting_decision(escalation)
+        if escalation.status == EscalationStatus.PENDING else []
+    )
+    # Approving remedies alone is internal (see approve_escalation): the page says so.
+    only_remedies = bool(redress_waiting) and escalation.needs == [redress_actions.GOODWILL_NEED]
     if decidable:
         approve_form = approve_form or _approve_form(escalation, formdata=False)
         reject_form = reject_form or RejectEscalationForm(
             formdata=None, version=str(escalation.version)
         )
+        if only_remedies:
+            approve_form.note.description = "Staff only: the person who asked reads it."
     return render_template(
         "backoffice/escalation_decision.html",
         escalation=escalation,
         case=escalation.case,
         decidable=decidable,
+        asked_for_remedy=asked_for_remedy,
+        redress_waiting=redress_waiting,
+        only_remedies=only_remedies,
         approve_form=approve_form,
         reject_form=reject_form,
         clocks=presentation.staff_clocks(escalation.case),
@@ -248,7 +263,10 @@ def escalation_decision(escalation_id):
 
 def _decidable_or_403(escalation_id) -> Escalation:
     escalation = _escalation_or_404(escalation_id)
-    if not escalation_actions.may_decide(current_user, escalation):
+    if not escalation_actions.may_decide(current_user, escalation) or (
+        escalation.status == EscalationStatus.PENDING
+        and redress_actions.asked_for_redress(current_user, escalation)
+    ):
         abort(403)
     return escalation
 
@@ -290,6 +308,7 @@ def _decide(escalation, form, form_name, action, success):
 def approve_escalation(escalation_id):
     escalation = _decidable_or_403(escalation_id)
     form = _approve_form(escalation)
+    customer_told = []
 
     def approve(escalation, form):
         case = escalation.case
@@ -302,7 +321,7 @@ def approve_escalation(escalation_id):
                 due_at=form.task_due_at.in_zone(zone),
                 details=form.task_details.data or "",
             ))
-        escalation_actions.approve_escalation(
+        customer_told.append(escalation_actions.approve_escalation(
             escalation,
             actor=current_user,
             note=form.note.data or "",
@@ -312,13 +331,16 @@ def approve_escalation(escalation_id):
             tasks=tasks,
             new_priority=form.new_priority.data or None,
             agreed_resolve_by=form.agreed_resolve_by.in_zone(zone),
-        )
+        ))
 
-    return _decide(
-        escalation, form, "approve_form", approve,
-        lambda escalation: f"Approved: {escalation.case.reference} is escalated and the customer"
-        " has been told.",
-    )
+    def success(escalation):
+        if customer_told[-1]:
+            return (f"Approved: {escalation.case.reference} is escalated and the customer has"
+                    " been told.")
+        return (f"Approved: {_requester_name(escalation)} has been told. Approving money is"
+                " internal: the customer reads the remedies given when the case is resolved.")
+
+    return _decide(escalation, form, "approve_form", approve, success)
 
 
 @bp.post("/approvals/<id:escalation_id>/reject")

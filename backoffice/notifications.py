@@ -13,6 +13,8 @@ from shared.extensions import htmx
 from shared.permissions import staff_required
 from shared.routing import database_id
 from shared.services import notifications as notification_actions
+from shared.services import problems as problem_actions
+from shared.spikes import patterns_address_for_notice
 
 add_nav_item(
     "backoffice.notifications", "Notifications", order=30,
@@ -30,6 +32,8 @@ KIND_WORDS = {
     "customer_replied": "Customer replied",
     "update_overdue": "Update overdue",
     "commitment_overdue": "Promise overdue",
+    "spike_detected": "Spike in complaints",
+    "problem_fixed": "Problem fixed: tell your customer",
 }
 
 
@@ -79,7 +83,8 @@ def _unread_notification_count():
 @bp.get("/notifications/<id:notification_id>/open")
 @staff_required()
 def open_notification(notification_id):
-    """Follow a notification to its case, marking it read on the way.
+    """Follow a notification to what it is about, marking it read on the way: its case (at
+    the task, for a fixed problem), or the patterns page at the spike.
 
     A GET that changes something, deliberately: it is a link (open in a new tab works), and
     the only thing another site could make it do is mark one of your own notices read.
@@ -89,9 +94,19 @@ def open_notification(notification_id):
     )
     notification_actions.mark_read(notification, actor=current_user)
     services.commit()
+    return redirect(_destination(notification))
+
+
+def _destination(notification) -> str:
+    if notification.kind == "spike_detected":
+        return patterns_address_for_notice(notification.text)
     if notification.case is None:
-        return redirect(url_for("backoffice.notifications"))
-    return redirect(url_for("backoffice.case", reference=notification.case.reference))
+        return url_for("backoffice.notifications")
+    anchor = None
+    if notification.kind == "problem_fixed":
+        task = problem_actions.open_fix_task(notification.case, current_user)
+        anchor = f"task-{task.id}" if task is not None else "problems"
+    return url_for("backoffice.case", reference=notification.case.reference, _anchor=anchor)
 
 
 @bp.post("/notifications/read")

@@ -125,6 +125,7 @@ def patterns():
         change_words=change_words,
         money=money_words,
         rating_words=rating_words,
+        average_words=average_words,
         status_label=lambda status: ProblemStatus(status).label,
         local_day=lambda moment: _day(moment, zone),
         spikes=spikes,
@@ -191,6 +192,16 @@ def money_words(amounts: dict[str, int]) -> str:
     if not amounts:
         return "none"
     return " + ".join(format_money(amount, currency) for currency, amount in amounts.items())
+
+
+def average_words(value: float) -> str:
+    """An average to one decimal: "1.4"; "none" for none, and "under 0.1" for a few that would
+    read as "0.0"."""
+    if value <= 0:
+        return "none"
+    if value < 0.05:
+        return "under 0.1"
+    return f"{value:.1f}"
 
 
 def rating_words(row: figures.CauseRow) -> str:

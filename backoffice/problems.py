@@ -75,7 +75,8 @@ def _case_problems(case: Case) -> dict:
     """What the case page's problems section shows: the problems the case is linked to, and
     open problems that share its cause, category or product (one statement)."""
     linked, suggestions = problem_actions.problems_for_case_page(case)
-    return {"linked": linked, "suggestions": suggestions}
+    return {"linked": linked, "suggestions": suggestions,
+            "update_offered": problem_actions.fix_updates_offered(case, linked)}
 
 
 # --- The list ----------------------------------------------------------------------------------
@@ -381,8 +382,7 @@ def problem_status(problem_id):
     def success(problem):
         words = f"{problem.reference} is now “{problem.status_label}”."
         if problem.status == ProblemStatus.FIXED:
-            words += (f" {len(told)} case owner{'s have' if len(told) != 1 else ' has'} been"
-                      " given a task to tell their customer. No customer has been emailed.")
+            words += f" {problem_actions.owners_told_words(told)} No customer has been emailed."
         return words
 
     return _change_problem(

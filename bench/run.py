@@ -126,8 +126,14 @@ def choose_targets(url: str) -> dict:
         manager = connection.execute(
             text("SELECT email FROM users WHERE role = 'manager' AND active ORDER BY id LIMIT 1")
         ).scalar()
+        # The problem with the most linked cases: the heaviest problem page.
+        problem = connection.execute(
+            text("SELECT problem_id FROM problem_cases GROUP BY problem_id"
+                 " ORDER BY count(*) DESC, problem_id LIMIT 1")
+        ).scalar()
     engine.dispose()
-    return {"agent": agent, "case": case[0], "customer": case[1], "manager": manager}
+    return {"agent": agent, "case": case[0], "customer": case[1], "manager": manager,
+            "problem": problem}
 
 
 def vacuum_analyze(url: str) -> None:
@@ -243,9 +249,12 @@ def sign_in(port: int, path: str, email: str) -> str:
     answer = request("POST", port, path, cookie=cookie, form={
         "csrf_token": token.group(1).decode(), "email": email, "password": DEMO_PASSWORD,
     })
-    if answer.status != 302 or "session" not in answer.cookies:
+    # Staff and customers have session cookies of their own names ("staff_session" and
+    # "session"): whichever the answer sets is the one signed in.
+    name = next((key for key in answer.cookies if key.endswith("session")), None)
+    if answer.status != 302 or name is None:
         raise RuntimeError(f"signing in as {email} at {path} failed ({answer.status})")
-    return f"session={answer.cookies['session']}"
+    return f"{name}={answer.cookies[name]}"
 
 
 # --- Measuring ----------------------------------------------------------------------------------
@@ -312,7 +321,7 @@ def throughput_python(port: int, page: Page, clients: int, seconds: float) -> tu
 
 
 def throughput_wrk(port: int, page: Page, clients: int, seconds: float) -> tuple[int, float]:
-    command = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s",
+    command = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:g}s",
                "--timeout", "10s"]
     if page.cookie:
         command += ["-H", f"Cookie: {page.cookie}"]
@@ -489,11 +498,19 @@ def main(argv=None) -> int:
         if targets["manager"] is not None:
             manager = sign_in(server.port, "/staff/login", targets["manager"])
             dashboard = Page("manager's dashboard", "/staff/dashboard", manager)
-            if request("GET", server.port, dashboard.path, cookie=manager).status == 200:
-                pages.append(dashboard)
-            else:
-                skipped.append("The manager's dashboard (/staff/dashboard) did not answer 200:"
-                               " skipped.")
+            # What complaints tell us (the default period, as the dashboard), the list of
+            # problems and the busiest problem's page, all read by managers.
+            manager_pages = [dashboard, Page("patterns page", "/staff/patterns", manager),
+                             Page("problems list", "/staff/problems?show=all", manager)]
+            if targets["problem"] is not None:
+                manager_pages.append(
+                    Page("busiest problem page", f"/staff/problems/{targets['problem']}",
+                         manager))
+            for page in manager_pages:
+                if request("GET", server.port, page.path, cookie=manager).status == 200:
+                    pages.append(page)
+                else:
+                    skipped.append(f"The {page.name} ({page.path}) did not answer 200: skipped.")
         use_wrk = shutil.which("wrk") is not None and not args.no_wrk
         print(f"Load: {'wrk' if use_wrk else 'Python threads'}, {args.clients} clients,"
               f" {args.duration:g} s per page, {args.rounds} rounds", flush=True)

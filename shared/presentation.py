@@ -160,6 +160,7 @@ EVENT_TITLES = {
     EventKind.PROBLEM_LINKED: "Linked to a problem",
     EventKind.PROBLEM_UNLINKED: "Unlinked from a problem",
     EventKind.PROBLEM_FIXED: "Problem fixed",
+    EventKind.LEARNING_RECORDED: "What we learned",
 }
 
 

@@ -21,6 +21,7 @@ from shared.models import (
     CommitmentState,
     Escalation,
     OutgoingEmail,
+    RootCause,
     SavedReply,
     ServiceLevel,
     Task,
@@ -142,7 +143,11 @@ def staff_case_or_404(reference: str) -> Case:
 _STAFF_CASE = (
     select(Case)
     .where(Case.reference == bindparam("reference"))
-    .options(*_CASE_DISPLAY, joinedload(Case.customer), joinedload(Case.team))
+    .options(
+        *_CASE_DISPLAY, joinedload(Case.customer), joinedload(Case.team),
+        # What was learned at resolve, shown in the header: joined, so no statement more.
+        joinedload(Case.root_cause).joinedload(RootCause.area), joinedload(Case.product),
+    )
 )
 
 

@@ -695,6 +695,17 @@ class _Learning:
     product_ids: list[int]
     product_weights: list[float]
     product_by_name: dict[str, int]  # lower-case name -> id
+    cause_names: dict[int, str]  # id -> "Area → cause", as the timeline reads it
+    product_names: dict[int, str]
+
+    def learning_words(self, outcome: str, cause_id: int, cause_words: str | None,
+                       product_id: int | None) -> str:
+        """The internal "what we learned" entry, as resolving writes it."""
+        cause = self.cause_names[cause_id] + (f" ({cause_words})" if cause_words else "")
+        parts = [f"Outcome: {Outcome(outcome).label.lower()}", f"Cause: {cause}"]
+        if product_id is not None:
+            parts.append(f"Product: {self.product_names[product_id]}")
+        return ". ".join(parts) + "."
 
     def cause_for(self, rng: random.Random, category_name: str) -> int:
         area = self.causes_by_area.get(CATEGORY_AREAS.get(category_name, ""))
@@ -755,6 +766,8 @@ def _ensure_learning_lists() -> _Learning:
         # The first products in the list sell most, so draw most complaints.
         product_weights=[1 / math.sqrt(position + 1) for position in range(len(products))],
         product_by_name={row[1].lower(): row[0] for row in products},
+        cause_names={row[0]: f"{row[3]} → {row[1]}" for row in rows},
+        product_names={row[0]: row[1] for row in products},
     )
 
 
@@ -1227,6 +1240,11 @@ class _CaseBuilder:
                               first_responded_at, resolved_at)
             events.add(resolved_at, EventKind.RESOLVED, owner_id,
                        body="We put it right: " + (desired_outcome or "as agreed."))
+            events.add(resolved_at, EventKind.LEARNING_RECORDED, owner_id,
+                       body=learning.learning_words(outcome, cause_id, cause_words, product_id),
+                       visibility=Visibility.INTERNAL,
+                       data={"outcome": outcome, "root_cause_id": cause_id,
+                             "product_id": product_id})
         if closed_at:
             events.add(closed_at, EventKind.CLOSED, customer_id,
                        body="You confirmed that this is put right.")

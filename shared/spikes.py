@@ -31,13 +31,14 @@ has its count raised (never lowered), and nobody is told again.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import and_, exists, func, literal, or_, select, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -379,14 +380,43 @@ def _teams_in_spikes(spikes, now: datetime) -> dict[int, Counter]:
     return teams
 
 
-def patterns_url() -> str:
-    """An absolute link to the patterns page, where the spike is and a problem can be opened."""
+def patterns_url(spike=None, zone: ZoneInfo | None = None) -> str:
+    """An absolute link to the patterns page, where the spike is and a problem can be opened:
+    with a spike, its week's figures, scrolled to its row."""
     from shared.services.mail import external_url
 
+    values, anchor = {}, ""
+    if spike is not None:
+        values = _page_period(spike, zone or organisation_zone())
+        anchor = f"#spike-{spike.id}"
     try:
-        return external_url("backoffice.patterns")
+        return external_url("backoffice.patterns", **values) + anchor
     except BuildError:  # the page's endpoint is named otherwise: its path is the contract
-        return current_app.config["PUBLIC_BASE_URL"] + "/staff/patterns"
+        query = f"?start={values['start']}&end={values['end']}" if values else ""
+        return current_app.config["PUBLIC_BASE_URL"] + "/staff/patterns" + query + anchor
+
+
+# A spike notification's text ends with its link: the spike's row is the anchor.
+_SPIKE_ANCHOR = re.compile(r"#spike-(\d+)\b")
+
+
+def patterns_address_for_notice(text: str) -> str:
+    """Where opening a spike notification leads: the patterns page at the spike its text links
+    to (the spike's week), or at the list of spikes when the text names none."""
+    match = _SPIKE_ANCHOR.search(text or "")
+    spike = db.session.get(Spike, int(match.group(1))) if match else None
+    if spike is None:
+        return url_for("backoffice.patterns", _anchor="spikes")
+    return url_for("backoffice.patterns", **_page_period(spike, organisation_zone()),
+                   _anchor=f"spike-{spike.id}")
+
+
+def _page_period(spike, zone: ZoneInfo) -> dict:
+    """The patterns page's period that shows a spike: its week, Monday to Sunday (a day's
+    spike shows beside its week's, when there is one)."""
+    day = spike.span_start.astimezone(zone).date()
+    monday = day - timedelta(days=day.weekday())
+    return {"start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat()}
 
 
 def span_words(span: str, span_start: datetime, zone: ZoneInfo, now: datetime | None = None
@@ -397,9 +427,17 @@ def span_words(span: str, span_start: datetime, zone: ZoneInfo, now: datetime | 
 
 
 def _expected_words(spike) -> str:
+    """ "2.0 a week on average over the 8 weeks before"; never "0.0", which would read as
+    none when there were a few."""
     if spike.span == SpikeSpan.WEEK:
-        return f"{spike.expected:.1f} a week on average over the {HISTORY_WEEKS} weeks before"
-    return f"{spike.expected:.1f} a day on average over the {HISTORY_DAYS} days before"
+        per, over = "a week", f"the {HISTORY_WEEKS} weeks before"
+    else:
+        per, over = "a day", f"the {HISTORY_DAYS} days before"
+    if spike.expected <= 0:
+        return f"none in {over}"
+    if spike.expected < 0.05:
+        return f"under 0.1 {per} on average over {over}"
+    return f"{spike.expected:.1f} {per} on average over {over}"
 
 
 def _spike_text(spike, name: str, zone: ZoneInfo, now: datetime, link: str) -> str:
@@ -427,11 +465,10 @@ def _notify_managers(spikes, now: datetime) -> int:
             .options(joinedload(Team.manager))
         )
     }
-    link = patterns_url()
     told = 0
     for spike in spikes:
         name = names.get((spike.dimension, spike.subject_id), "an unnamed subject")
-        text = _spike_text(spike, name, zone, now, link)
+        text = _spike_text(spike, name, zone, now, patterns_url(spike, zone))
         people = {managers[t].id: managers[t] for t in teams_per_spike[spike.id]
                   if managers.get(t) is not None}
         for manager_id in sorted(people):
@@ -463,6 +500,10 @@ class SpikeView:
     problem_id: int | None
     problem_reference: str | None
     problem_status_label: str | None
+    # A day's spike whose week has a spike about the same subject: its cases are all in that
+    # one, so the page offers a problem once, there.
+    in_week_spike_id: int | None = None
+    in_week_spike_words: str | None = None
 
 
 def spikes_for_page(starts_at: datetime, ends_at: datetime, *, team_id: int | None = None,
@@ -502,7 +543,36 @@ def spikes_for_page(starts_at: datetime, ends_at: datetime, *, team_id: int | No
         with_team = _spikes_with_team([row.Spike for row in rows], team_id, zone)
         rows = [row for row in rows if row.Spike.id in with_team]
     now = utcnow()
-    return [_view(row.Spike, row.category_name or row.product_name, zone, now) for row in rows]
+    return _with_weeks_marked(
+        [_view(row.Spike, row.category_name or row.product_name, zone, now) for row in rows],
+        zone)
+
+
+def _with_weeks_marked(views: list[SpikeView], zone: ZoneInfo) -> list[SpikeView]:
+    """Each day's spike marked with the week's spike about the same subject that holds it,
+    and listed just under it: the week's row, which offers the problem, comes first."""
+    weeks = {}
+    for view in views:
+        if view.span == SpikeSpan.WEEK:
+            weeks[(view.dimension, view.subject_id, view.span_start)] = view
+    days_in_week = defaultdict(list)  # week spike id -> its days' spikes, newest first
+    for view in views:
+        if view.span == SpikeSpan.DAY:
+            day = view.span_start.astimezone(zone).date()
+            monday = _midnight(day - timedelta(days=day.weekday()), zone)
+            week = weeks.get((view.dimension, view.subject_id, monday))
+            if week is not None:
+                days_in_week[week.id].append(replace(
+                    view, in_week_spike_id=week.id, in_week_spike_words=week.span_words))
+    under_a_week = {day.id for days in days_in_week.values() for day in days}
+    listed = []
+    for view in views:
+        if view.id in under_a_week:
+            continue
+        listed.append(view)
+        if view.span == SpikeSpan.WEEK:
+            listed.extend(days_in_week.get(view.id, []))
+    return listed
 
 
 def _span_cases(spike, zone: ZoneInfo) -> list:

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 
 from shared import services
 from shared.extensions import db
-from shared.models import EscalationLevel, Notification, OutgoingEmail, Role, User
+from shared.models import EscalationLevel, Notification, OutgoingEmail, Role, TaskStatus, User
 from shared.services import cases as case_actions
 from shared.services import escalations as escalation_actions
 from shared.services import tasks as task_actions
@@ -200,6 +200,75 @@ def test_opening_a_notification_marks_it_read_and_goes_to_its_case(
     assert response.status_code == 302
     assert response.headers["Location"] == f"/staff/cases/{case_without_notices.reference}"
     assert unread_of(org.sam) == 0
+
+
+def test_a_spike_notification_says_what_it_is_and_opens_the_patterns_page_at_the_spike(
+    org, login_as
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from shared.models import Spike
+    from shared.spikes import patterns_url
+
+    monday = datetime(2026, 11, 23, tzinfo=ZoneInfo("Europe/London"))
+    spike = Spike(dimension="category", subject_id=org.delivery.id, span="day",
+                  span_start=monday.replace(day=25), count=6, expected=0.1, threshold=5)
+    db.session.add(spike)
+    db.session.flush()
+    notice = notify(org.manager, "spike_detected",
+                    f"More complaints than usual about Delivery. See it: {patterns_url(spike)}")
+    # Written before the link named its spike: the list of spikes is the best there is.
+    older = notify(org.manager, "spike_detected", "More complaints than usual: /staff/patterns")
+    services.commit()
+    client = login_as(org.manager)
+
+    page = client.get("/staff/notifications").get_data(as_text=True)
+    item = page[page.index(f'id="notification-{notice.id}"'):]
+    assert "Spike in complaints" in item[:600]
+    assert "Notification\n" not in item[:600]
+    assert f'href="/staff/notifications/{notice.id}/open">See the spike' in item[:800]
+
+    opened = client.get(f"/staff/notifications/{notice.id}/open")
+    assert opened.status_code == 302
+    # Its week, Monday to Sunday, at its row.
+    assert opened.headers["Location"] == (
+        f"/staff/patterns?start=2026-11-23&end=2026-11-29#spike-{spike.id}")
+    assert client.get(opened.headers["Location"]).status_code == 200
+    assert client.get(f"/staff/notifications/{older.id}/open").headers["Location"] == (
+        "/staff/patterns#spikes")
+    assert unread_of(org.manager) == 0
+
+
+def test_a_problem_fixed_notification_says_so_and_opens_the_case_at_the_task(
+    org, case_without_notices, login_as
+):
+    from shared.services import problems as problem_actions
+
+    problem = factories.a_problem(org.jo, cases=[])
+    problem_actions.link_case(problem, case_without_notices, actor=org.manager)
+    services.commit()
+    [task] = problem_actions.change_problem_status(problem, "fixed", actor=org.jo,
+                                                   expected_version=problem.version)
+    services.commit()
+    [notice] = notifications_of(org.sam, "problem_fixed")
+    client = login_as(org.sam)
+
+    page = client.get("/staff/notifications").get_data(as_text=True)
+    item = page[page.index(f'id="notification-{notice.id}"'):]
+    assert "Problem fixed: tell your customer" in item[:600]
+
+    opened = client.get(f"/staff/notifications/{notice.id}/open")
+    assert opened.headers["Location"] == (
+        f"/staff/cases/{case_without_notices.reference}#task-{task.id}")
+    assert f'id="task-{task.id}"' in client.get(opened.headers["Location"]).get_data(
+        as_text=True)
+
+    # Once the task is done, the case's problems are where to look.
+    task_actions.update_task(task, actor=org.sam, status=TaskStatus.DONE, outcome="Told them.")
+    services.commit()
+    assert client.get(f"/staff/notifications/{notice.id}/open").headers["Location"] == (
+        f"/staff/cases/{case_without_notices.reference}#problems")
 
 
 def test_marking_one_read_leaves_the_others_unread(org, case_without_notices, login_as):

@@ -142,6 +142,45 @@ def test_agents_have_no_link(org, login_as):
 # --- The page ---------------------------------------------------------------------------------
 
 
+def _words(response) -> str:
+    """The page as read: tags dropped, white space run together."""
+    return " ".join(re.sub(r"<[^>]+>", " ", text_of(response)).split()).replace(" :", ":")
+
+
+def _resolved_with(org, causes):
+    customer = factories.make_customer("few@example.com", "Few Causes")
+    for number, cause in enumerate(causes):
+        new_case(org, customer, created=at(2 + number), cause=cause, resolved=at(4 + number))
+    services.commit()
+
+
+def test_one_cause_is_said_plainly_not_as_one_of_one(org, frozen_now, login_as):
+    frozen_now(NOW)
+    causes, _products = causes_and_products()
+    _resolved_with(org, [causes[0], causes[0]])
+
+    text = _words(login_as(org.manager).get(f"/staff/patterns?{PERIOD}"))
+
+    assert ("All of them had the same cause, Delivery → Carrier missed the slot: fixing it"
+            " does the most good.") in text
+    assert "1 of the 1 cause" not in text
+    # No hand-offs at all: said in words, not as 0.0.
+    assert "0.0" not in text
+
+
+def test_when_every_cause_is_among_the_vital_few_the_page_says_so(org, frozen_now, login_as):
+    frozen_now(NOW)
+    causes, _products = causes_and_products()
+    _resolved_with(org, [causes[0], causes[1]])
+
+    text = _words(login_as(org.manager).get(f"/staff/patterns?{PERIOD}"))
+
+    assert ("It takes all 2 causes to reach 80 % of them, so each is among the vital few:"
+            " start with the most common, ") in text
+    assert "2 of the 2 causes account for" not in text
+    assert "these vital few first" not in text
+
+
 def test_the_page_shows_the_pareto_with_the_vital_few(org, data, login_as):
     response = login_as(org.manager).get(f"/staff/patterns?{PERIOD}")
     html = response.get_data(as_text=True)

@@ -230,6 +230,57 @@ def test_marking_fixed_tasks_each_owner_and_they_write_the_update(login_as, org,
         "Hello Alex Carter, the scanner fault is fixed.")
 
 
+def test_marking_fixed_says_how_many_tasks_and_how_many_owners(login_as, org, case):
+    second = factories.case_owned_by(org.sam, org.delivery, email="bo@example.com")
+    priyas = factories.case_owned_by(org.priya, org.delivery, email="cy@example.com")
+    problem = factories.a_problem(org.jo, cases=[])
+    for linked in (case, second, priyas):
+        problem_actions.link_case(problem, linked, actor=org.manager)
+    services.commit()
+
+    page = text_of(login_as(org.jo).post(f"/staff/problems/{problem.id}/status", data={
+        "status-status": "fixed", "status-version": problem.version}, follow_redirects=True))
+
+    # Sam has two of the three cases: three tasks, two people.
+    assert "3 tasks given to 2 case owners to tell their customers." in page
+    assert "No customer has been emailed." in page
+    assert "case owners have been given" not in page
+    assert "3 tasks given to 2 case owners" in problem.events[-1].body
+
+
+def test_one_owner_with_one_case_is_one_task(login_as, org, case):
+    problem = factories.a_problem(org.jo, cases=[])
+    problem_actions.link_case(problem, case, actor=org.manager)
+    services.commit()
+
+    page = text_of(login_as(org.jo).post(f"/staff/problems/{problem.id}/status", data={
+        "status-status": "fixed", "status-version": problem.version}, follow_redirects=True))
+
+    assert "1 case owner was given a task to tell the customer." in page
+
+
+def test_write_the_update_is_offered_only_while_the_task_is_open(login_as, org, case):
+    from shared.models import TaskStatus
+    from shared.services import tasks as task_actions
+
+    problem = factories.a_problem(org.jo, cases=[])
+    problem_actions.link_case(problem, case, actor=org.manager)
+    services.commit()
+    [task] = problem_actions.change_problem_status(problem, "fixed", actor=org.jo,
+                                                   expected_version=problem.version)
+    services.commit()
+    client = login_as(org.sam)
+    assert "Write the update" in text_of(client.get(f"/staff/cases/{case.reference}"))
+
+    task_actions.update_task(task, actor=org.sam, status=TaskStatus.DONE,
+                             outcome="Told Alex by phone.")
+    services.commit()
+
+    page = text_of(client.get(f"/staff/cases/{case.reference}"))
+    assert problem.reference in page  # still linked, and shown as fixed
+    assert "Write the update" not in page
+
+
 def test_the_update_text_is_only_for_a_linked_case(login_as, org, case, billing_problem):
     mine = factories.a_problem(org.sam)
     services.commit()

@@ -359,7 +359,11 @@ def test_a_spike_is_recorded_once_and_each_manager_told_once(org, broadband, del
                                    "9 this week so far (week of 23 November)")
         assert "2.0 a week on average over the 8 weeks before" in texts[0]
         assert "more than 8 is a spike" in texts[0]
-        assert texts[0].endswith("/staff/patterns")
+        # The link shows the spike's week, at its row.
+        spike_ids = sorted(db.session.scalars(select(Spike.id).where(
+            Spike.dimension == "product")))
+        assert texts[0].endswith("/staff/patterns?start=2026-11-23&end=2026-11-29"
+                                 f"#spike-{spike_ids[0]}")
     email = db.session.scalars(
         select(OutgoingEmail).where(OutgoingEmail.recipient == org.head.email,
                                     OutgoingEmail.subject == "More complaints than usual")
@@ -573,3 +577,62 @@ def test_the_partial_offers_a_problem_or_shows_the_one_opened(app, org, recorded
 def test_recording_uses_the_clock_when_no_moment_is_given(org, broadband, delivery_spike):
     assert utcnow() == NOW
     assert len(record_new_spikes()) == 2
+
+
+def test_a_days_spike_inside_its_weeks_spike_offers_a_problem_once(app, org, frozen_now):
+    # Something new: five complaints today are a spike of the day and of the week, with the
+    # same five cases.
+    frozen_now(NOW)
+    burst(org.other, [f"2026-11-25 {hour:02d}:00" for hour in range(8, 13)])
+    services.commit()
+    record_new_spikes(NOW)
+    services.commit()
+    november = (london("2026-11-01 00:00"), london("2026-12-01 00:00"))
+
+    views = spikes_for_page(*november)
+
+    # The week's row, which offers the problem, first; the day's under it.
+    assert [v.span for v in views] == ["week", "day"]
+    by_span = {v.span: v for v in views}
+    assert by_span["day"].in_week_spike_id == by_span["week"].id
+    assert by_span["day"].in_week_spike_words == "week of 23 November"
+    assert by_span["week"].in_week_spike_id is None
+    if "backoffice.new_problem" not in app.view_functions:
+        pytest.skip("the new problem page is not there yet")
+    with app.test_request_context():
+        html = render_template("backoffice/_partials/_spikes.html", spikes=views,
+                               spike_rule=SPIKE_RULE)
+    # Both facts stay on the page; the problem is offered once, for the week.
+    assert html.count("Open a problem for this") == 1
+    assert f"spike={by_span['week'].id}" in html
+    assert f"spike={by_span['day'].id}" not in html
+    day_row = html[html.index(f'id="spike-{by_span["day"].id}"'):]
+    day_row = day_row[:day_row.index("</tr>")]
+    assert "25 November" in day_row
+    assert f'href="#spike-{by_span["week"].id}"' in day_row
+
+
+def test_a_days_spike_of_another_subject_keeps_its_own_offer(org, frozen_now):
+    frozen_now(NOW)
+    burst(org.other, [f"2026-11-25 {hour:02d}:00" for hour in range(8, 13)])
+    services.commit()
+    record_new_spikes(NOW)
+    # The week's spike is about another category than the day's.
+    week = db.session.scalars(select(Spike).where(Spike.span == "week")).one()
+    week.subject_id = org.delivery.id
+    services.commit()
+
+    views = spikes_for_page(london("2026-11-01 00:00"), london("2026-12-01 00:00"))
+
+    assert [v.in_week_spike_id for v in views] == [None, None]
+
+
+@pytest.mark.parametrize("span, expected, words", [
+    ("day", 0.0, "none in the 56 days before"),
+    ("day", 0.02, "under 0.1 a day on average over the 56 days before"),
+    ("day", 0.125, "0.1 a day on average over the 56 days before"),
+    ("week", 0.0, "none in the 8 weeks before"),
+    ("week", 2, "2.0 a week on average over the 8 weeks before"),
+])
+def test_the_usual_number_never_reads_as_nought_point_nought(span, expected, words):
+    assert spikes._expected_words(SimpleNamespace(span=span, expected=expected)) == words

@@ -31,6 +31,7 @@ KINDS_BEFORE = (
 )
 KINDS_AFTER = KINDS_BEFORE + (
     'redress_recorded', 'redress_decided', 'problem_linked', 'problem_unlinked', 'problem_fixed',
+    'learning_recorded',
 )
 OUTCOMES = ('upheld', 'partly_upheld', 'not_upheld', 'withdrawn')
 
@@ -223,6 +224,9 @@ def upgrade():
         batch_op.add_column(sa.Column('redress_limit_minor', sa.Integer(), server_default='0', nullable=False))
 
     _replace_kinds(KINDS_AFTER)
+    # The patterns page reads one kind of event in a period (the reasons for reopening).
+    op.create_index('ix_timeline_events_kind_created', 'timeline_events',
+                    ['kind', 'created_at'], unique=False)
     _restore_search_triggers()
     # ### end Alembic commands ###
 
@@ -232,7 +236,8 @@ def downgrade():
     # The learning events go with the tables they describe; the rest of the timeline stays.
     op.execute("DELETE FROM timeline_events WHERE kind IN "
                "('redress_recorded', 'redress_decided', 'problem_linked', 'problem_unlinked',"
-               " 'problem_fixed')")
+                " 'problem_fixed', 'learning_recorded')")
+    op.drop_index('ix_timeline_events_kind_created', table_name='timeline_events')
     _replace_kinds(KINDS_BEFORE)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('redress_limit_minor')

@@ -282,6 +282,10 @@ class Case(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     @property
+    def outcome_label(self) -> str | None:
+        return Outcome(self.outcome).label if self.outcome else None
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

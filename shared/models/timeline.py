@@ -50,6 +50,7 @@ class EventKind(StrEnum):
     PROBLEM_LINKED = "problem_linked"  # internal
     PROBLEM_UNLINKED = "problem_unlinked"  # internal
     PROBLEM_FIXED = "problem_fixed"  # internal: the owner is asked to tell the customer
+    LEARNING_RECORDED = "learning_recorded"  # internal: outcome, cause and product at resolve
 
 
 class Visibility(StrEnum):
@@ -65,6 +66,8 @@ class TimelineEvent(db.Model):
             f"visibility IN {tuple(v.value for v in Visibility)}", name="visibility_known"
         ),
         Index("ix_timeline_events_case_visibility", "case_id", "visibility", "id"),
+        # The patterns page reads one kind of event in a period (the reasons for reopening).
+        Index("ix_timeline_events_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -351,6 +351,19 @@ def resolve_case(
         actor=actor,
         body=case.resolution + _remedies_text(remedies),
     )
+    # What we learned, for colleagues only: a later reopen and resolve leaves both on record.
+    record_event(
+        case,
+        EventKind.LEARNING_RECORDED,
+        actor=actor,
+        visibility=Visibility.INTERNAL,
+        body=_learning_text(case),
+        data={
+            "outcome": case.outcome,
+            "root_cause_id": root_cause.id,
+            "product_id": product.id if product else None,
+        },
+    )
     # A request for a manager's decision is moot now. Imported here: escalations imports us.
     from shared.services.escalations import withdraw_for_finished_case
 
@@ -369,6 +382,17 @@ def resolve_case(
 
 
 ROOT_CAUSE_WORDS_MAX = 2000
+
+
+def _learning_text(case: Case) -> str:
+    """“Outcome: upheld. Cause: Delivery → Carrier missed the slot. Product: Parcels.”"""
+    cause = case.root_cause.full_name
+    if case.root_cause_words:
+        cause += f" ({case.root_cause_words})"
+    parts = [f"Outcome: {Outcome(case.outcome).label.lower()}", f"Cause: {cause}"]
+    if case.product is not None:
+        parts.append(f"Product: {case.product.name}")
+    return ". ".join(parts) + "."
 
 
 def _check_learning(

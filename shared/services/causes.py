@@ -43,11 +43,17 @@ def _clean_name(value: str, *, what: str, longest: int) -> str:
     return name
 
 
-def _clash(query, name: str, *, what: str, where: str = ""):
-    """Refuse a name already used, saying whether the one using it is retired."""
+def _unique_name(model, value: str, *, what: str, longest: int, other_than: int | None = None,
+                 within=(), where: str = "") -> str:
+    """The name tidied, refused when empty, too long or already used (whatever its capitals)
+    by another item of `model` (`within`: the same area), saying whether that one is retired."""
+    name = _clean_name(value, what=what, longest=longest)
+    query = select(model).where(func.lower(model.name) == name.lower(), *within)
+    if other_than is not None:
+        query = query.where(model.id != other_than)
     existing = db.session.scalars(query.limit(1)).first()
     if existing is None:
-        return
+        return name
     place = f" in {where}" if where else ""
     if existing.is_retired:
         raise RuleViolation(
@@ -63,16 +69,24 @@ def _clash(query, name: str, *, what: str, where: str = ""):
     )
 
 
+def _mark_retired(item) -> None:
+    if item.is_retired:
+        raise RuleViolation(f"“{item.name}” is already retired.")
+    item.retired_at = utcnow()
+
+
+def _mark_restored(item) -> None:
+    if not item.is_retired:
+        raise RuleViolation(f"“{item.name}” is in use already: there is nothing to restore.")
+    item.retired_at = None
+
+
 # --- Areas ----------------------------------------------------------------------------------
 
 
 def _area_name(value: str, *, other_than: int | None = None) -> str:
-    name = _clean_name(value, what="area", longest=AREA_NAME_MAX)
-    query = select(CauseArea).where(func.lower(CauseArea.name) == name.lower())
-    if other_than is not None:
-        query = query.where(CauseArea.id != other_than)
-    _clash(query, name, what="area")
-    return name
+    return _unique_name(CauseArea, value, what="area", longest=AREA_NAME_MAX,
+                        other_than=other_than)
 
 
 def create_area(*, actor: User, name: str) -> CauseArea:
@@ -92,37 +106,28 @@ def rename_area(area: CauseArea, *, actor: User, name: str) -> None:
 def retire_area(area: CauseArea, *, actor: User) -> None:
     """The area and its causes leave the list people choose from; cases keep them."""
     _admin_only(actor, "the list of causes")
-    if area.is_retired:
-        raise RuleViolation(f"“{area.name}” is already retired.")
-    in_use_here = any(not cause.is_retired for cause in area.causes)
+    in_use_here = not area.is_retired and any(not cause.is_retired for cause in area.causes)
     if in_use_here and not _live_causes_outside(area_id=area.id):
         raise RuleViolation(
             f"Cases cannot be resolved without a cause to choose, and “{area.name}” holds the"
             " only ones in use. Add causes in another area first."
         )
-    area.retired_at = utcnow()
+    _mark_retired(area)
 
 
 def restore_area(area: CauseArea, *, actor: User) -> None:
     """Back on the list, with the causes in it that are not retired themselves."""
     _admin_only(actor, "the list of causes")
-    if not area.is_retired:
-        raise RuleViolation(f"“{area.name}” is in use already: there is nothing to restore.")
-    area.retired_at = None
+    _mark_restored(area)
 
 
 # --- Causes ---------------------------------------------------------------------------------
 
 
 def _cause_name(area: CauseArea, value: str, *, other_than: int | None = None) -> str:
-    name = _clean_name(value, what="cause", longest=CAUSE_NAME_MAX)
-    query = select(RootCause).where(
-        RootCause.area_id == area.id, func.lower(RootCause.name) == name.lower()
-    )
-    if other_than is not None:
-        query = query.where(RootCause.id != other_than)
-    _clash(query, name, what="cause", where=area.name)
-    return name
+    return _unique_name(RootCause, value, what="cause", longest=CAUSE_NAME_MAX,
+                        other_than=other_than, within=(RootCause.area_id == area.id,),
+                        where=area.name)
 
 
 def create_cause(
@@ -146,26 +151,24 @@ def update_cause(cause: RootCause, *, actor: User, name: str, asks_for_words: bo
 
 def retire_cause(cause: RootCause, *, actor: User) -> None:
     _admin_only(actor, "the list of causes")
-    if cause.is_retired:
-        raise RuleViolation(f"“{cause.name}” is already retired.")
-    if not cause.area.is_retired and not _live_causes_outside(cause_id=cause.id):
+    if not cause.is_retired and not cause.area.is_retired and not _live_causes_outside(
+        cause_id=cause.id
+    ):
         raise RuleViolation(
             f"Cases cannot be resolved without a cause to choose, and “{cause.name}” is the"
             " only one in use. Add another cause first."
         )
-    cause.retired_at = utcnow()
+    _mark_retired(cause)
 
 
 def restore_cause(cause: RootCause, *, actor: User) -> None:
     _admin_only(actor, "the list of causes")
-    if not cause.is_retired:
-        raise RuleViolation(f"“{cause.name}” is in use already: there is nothing to restore.")
-    if cause.area.is_retired:
+    if cause.is_retired and cause.area.is_retired:
         raise RuleViolation(
             f"“{cause.name}” is in “{cause.area.name}”, which is retired: restore the area"
             " first."
         )
-    cause.retired_at = None
+    _mark_restored(cause)
 
 
 def _live_causes_outside(*, area_id: int | None = None, cause_id: int | None = None) -> bool:
@@ -186,12 +189,8 @@ def _live_causes_outside(*, area_id: int | None = None, cause_id: int | None = N
 
 
 def _product_name(value: str, *, other_than: int | None = None) -> str:
-    name = _clean_name(value, what="product or service", longest=PRODUCT_NAME_MAX)
-    query = select(Product).where(func.lower(Product.name) == name.lower())
-    if other_than is not None:
-        query = query.where(Product.id != other_than)
-    _clash(query, name, what="product or service")
-    return name
+    return _unique_name(Product, value, what="product or service", longest=PRODUCT_NAME_MAX,
+                        other_than=other_than)
 
 
 def create_product(*, actor: User, name: str) -> Product:
@@ -209,16 +208,12 @@ def rename_product(product: Product, *, actor: User, name: str) -> None:
 
 def retire_product(product: Product, *, actor: User) -> None:
     _admin_only(actor, "the list of products")
-    if product.is_retired:
-        raise RuleViolation(f"“{product.name}” is already retired.")
-    product.retired_at = utcnow()
+    _mark_retired(product)
 
 
 def restore_product(product: Product, *, actor: User) -> None:
     _admin_only(actor, "the list of products")
-    if not product.is_retired:
-        raise RuleViolation(f"“{product.name}” is in use already: there is nothing to restore.")
-    product.retired_at = None
+    _mark_restored(product)
 
 
 # --- What people choose from ----------------------------------------------------------------

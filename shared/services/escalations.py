@@ -2,15 +2,17 @@
 
 The sweep may propose one (PROPOSED); staff who coordinate the case request one (PENDING) at
 a level: 1 team manager, 2 head of service. A manager at that level or above, never the
-requester and never an agent, approves or rejects it. Approval can commit resources in the
-same unit of work: a senior owner, tasks for other teams, a higher priority, a new resolve-by
-date agreed with the customer; the customer then gets one email that says it all.
+requester, nor whoever recorded a remedy waiting in it, and never an agent, approves or
+rejects it. Approval can commit resources in the same unit of work: a senior owner, tasks for
+other teams, a higher priority, a new resolve-by date agreed with the customer; the customer
+then gets one email that says it all. Approving remedies above a limit, and nothing more, is
+internal: the customer reads them with the resolution.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from shared.clock import describe_due
@@ -25,6 +27,8 @@ from shared.models import (
     EscalationStatus,
     EventKind,
     Priority,
+    Redress,
+    RedressState,
     Role,
     Team,
     User,
@@ -118,12 +122,18 @@ def waiting_count(user: User) -> int:
 
 def _waiting_for(user: User) -> tuple:
     # A case that is no longer open needs nothing more, whatever closed it (resolving also
-    # withdraws the request: see withdraw_for_finished_case).
+    # withdraws the request: see withdraw_for_finished_case). Nor does a request that waits
+    # on money this person asked for: another manager decides it.
     return (
         Escalation.status == EscalationStatus.PENDING,
         Escalation.level <= user.approval_level,
         or_(Escalation.requested_by_id.is_(None), Escalation.requested_by_id != user.id),
         Case.status.in_(OPEN_STATUS_VALUES),
+        ~exists().where(
+            Redress.escalation_id == Escalation.id,
+            Redress.state == RedressState.AWAITING_APPROVAL,
+            Redress.recorded_by_id == user.id,
+        ),
     )
 
 
@@ -324,12 +334,12 @@ def people_to_ask(escalation: Escalation) -> list[User]:
     every request in the organisation; when that manager cannot take it (none, away, below
     the level, or the requester), it goes to everyone who can, so no request waits unseen.
     A head of service request goes to every head of service. Whoever is away is told only
-    when nobody else could decide.
+    when nobody else could decide. Nobody is asked to decide a remedy they recorded.
     """
-    deciders = [
-        person for person in deciders_for(escalation.level)
-        if person.id != escalation.requested_by_id
-    ]
+    from shared.services.redress import redress_askers  # imported here: redress imports us
+
+    asked = {escalation.requested_by_id, *redress_askers(escalation)}
+    deciders = [person for person in deciders_for(escalation.level) if person.id not in asked]
     if escalation.level == EscalationLevel.TEAM_MANAGER:
         team_manager = escalation.case.team.manager if escalation.case.team else None
         if team_manager is not None and team_manager in deciders and not team_manager.away:
@@ -367,8 +377,7 @@ def _mark_withdrawn(escalation: Escalation, *, actor: User | None, because: str,
     was = escalation.status
     _record_outcome(escalation, EscalationStatus.WITHDRAWN, actor=actor, note=note)
     what = "suggestion" if was == EscalationStatus.PROPOSED else "request"
-    from shared.models import RedressState  # imported here, as redress imports us
-    from shared.services import redress as redress_actions
+    from shared.services import redress as redress_actions  # imported here: it imports us
 
     redress_actions.settle_redress_for(escalation, RedressState.WITHDRAWN)
     record_event(
@@ -431,8 +440,12 @@ def approve_escalation(
     tasks: list[TaskToGive] = (),
     new_priority: Priority | str | None = None,
     agreed_resolve_by: datetime | None = None,
-) -> None:
-    """Approve, and commit the resources that come with it, all in this one unit of work."""
+) -> bool:
+    """Approve, and commit the resources that come with it, all in this one unit of work.
+
+    Returns whether the customer was told. Approving remedies above someone's limit, and
+    nothing else the customer would notice, is internal: they read the remedies with the
+    resolution, not as an escalation of their complaint."""
     note = (note or "").strip()
     handoff_reason = (handoff_reason or "").strip()
     _check_decision(escalation, actor=actor, note=note, expected_version=expected_version)
@@ -465,12 +478,19 @@ def approve_escalation(
 
     done = []
     # Remedies awaiting this approval are approved with it. Imported here: redress imports us.
-    from shared.models import RedressState
     from shared.services import redress as redress_actions
 
     approved = redress_actions.settle_redress_for(escalation, RedressState.APPROVED)
     if approved:
         done.append(redress_actions.settled_words(approved, RedressState.APPROVED))
+    # Only when remedies are what it approves: a goodwill request typed with nothing recorded
+    # to approve tells the customer, as any other approval does.
+    only_remedies = bool(approved) and list(escalation.needs or []) == [
+        redress_actions.GOODWILL_NEED
+    ]
+    tells_customer = bool(
+        not only_remedies or new_owner is not None or new_priority or agreed_resolve_by
+    )
     if new_owner is not None:
         ownership.transfer_owner(
             case, actor=actor, new_owner=new_owner, reason=handoff_reason, tell_customer=False
@@ -506,12 +526,26 @@ def approve_escalation(
         + (f"\nWith it: {'; '.join(done)}." if done else ""),
         data={"escalation_id": escalation.id, "level": escalation.level, "note": note},
     )
-    # The customer's own record: plain words, no internal reason or note.
+    if tells_customer:
+        _tell_customer(case, escalation, new_owner=new_owner,
+                       priority_raised=bool(new_priority), agreed_resolve_by=agreed_resolve_by)
+    _tell_requester(
+        escalation,
+        f"{actor.name} approved your escalation of case {case.reference}"
+        + (f": {note}" if note else ".")
+        + (f" With it: {'; '.join(done)}." if done else ""),
+    )
+    return tells_customer
+
+
+def _tell_customer(case: Case, escalation: Escalation, *, new_owner: User | None,
+                   priority_raised: bool, agreed_resolve_by: datetime | None) -> None:
+    """The customer's own record and one email: plain words, no internal reason or note."""
     words = customer_words(escalation, new_owner)
     record_event(
         case,
         EventKind.ESCALATION_APPROVED,
-        actor=actor,
+        actor=escalation.decided_by,
         visibility=Visibility.PUBLIC,
         body=words,
         data={"escalation_id": escalation.id,
@@ -526,15 +560,9 @@ def approve_escalation(
         escalated_words=words,
         owner=case.owner,
         new_owner=new_owner,
-        priority_raised=bool(new_priority),
+        priority_raised=priority_raised,
         agreed_resolve_by=_customer_date(case, agreed_resolve_by) if agreed_resolve_by else None,
         sign_in_url=sign_in_url_for(case.customer, case),
-    )
-    _tell_requester(
-        escalation,
-        f"{actor.name} approved your escalation of case {case.reference}"
-        + (f": {note}" if note else ".")
-        + (f" With it: {'; '.join(done)}." if done else ""),
     )
 
 
@@ -548,8 +576,7 @@ def reject_escalation(
         raise RuleViolation("Say why: the person who asked reads this.", field="note")
     _record_outcome(escalation, EscalationStatus.REJECTED, actor=actor, note=note)
     db.session.flush()
-    from shared.models import RedressState  # imported here, as redress imports us
-    from shared.services import redress as redress_actions
+    from shared.services import redress as redress_actions  # imported here: it imports us
 
     refused = redress_actions.settle_redress_for(escalation, RedressState.REFUSED)
     refused_words = redress_actions.settled_words(refused, RedressState.REFUSED)
@@ -583,6 +610,12 @@ def _check_decision(escalation: Escalation, *, actor: User, note: str,
     _lock(escalation)
     if escalation.status != EscalationStatus.PENDING:
         raise RuleViolation(already_decided_words(escalation))
+    from shared.services.redress import asked_for_redress  # imported here: redress imports us
+
+    if asked_for_redress(actor, escalation):
+        raise RuleViolation(
+            "You asked for a remedy in this request: another manager must decide it."
+        )
     if escalation.version != expected_version:
         raise RuleViolation(
             "This escalation changed while you were deciding it: read it again, then decide."

@@ -31,6 +31,7 @@ from shared.extensions import db
 from shared.models import (
     OPEN_PROBLEM_STATUS_VALUES,
     OPEN_STATUS_VALUES,
+    OPEN_TASK_STATUSES,
     STAFF_ROLES,
     Case,
     Category,
@@ -502,6 +503,48 @@ def fix_update_text(problem: Problem, case: Case) -> str:
     return fill(problem.customer_summary or "", case)
 
 
+def fix_updates_offered(case: Case, problems: list[Problem]) -> set[int]:
+    """Of the case's fixed problems, those whose update the case page offers to write: while
+    the owner's task to tell the customer is open. A case linked after the fix got no task:
+    the offer stands for it while the case is open. Reads the case's tasks, which the case
+    page shows anyway."""
+    fixed = [problem for problem in problems
+             if problem.status in (ProblemStatus.FIXED, ProblemStatus.CONFIRMED_FIXED)
+             and problem.customer_summary and case.is_open]
+    if not fixed:
+        return set()
+    fix_tasks = {}  # title -> whether one of them is open
+    for task in case.tasks:
+        fix_tasks[task.title] = fix_tasks.get(task.title, False) or task.is_open
+    return {problem.id for problem in fixed
+            if fix_tasks.get(FIX_TASK_TITLE.format(reference=problem.reference), True)}
+
+
+def open_fix_task(case: Case, user: User) -> Task | None:
+    """The person's newest open task to tell the case's customer about a fix (one statement)."""
+    return db.session.scalars(
+        select(Task)
+        .where(Task.case_id == case.id, Task.assignee_id == user.id,
+               Task.status.in_(sorted(OPEN_TASK_STATUSES)),
+               Task.title.like(FIX_TASK_TITLE.format(reference="%")))
+        .order_by(Task.id.desc())
+        .limit(1)
+    ).first()
+
+
+def owners_told_words(tasks: list[Task]) -> str:
+    """ "3 tasks given to 2 case owners to tell their customers", for the flash and the
+    problem's timeline."""
+    owners = len({task.assignee_id for task in tasks})
+    if not tasks:
+        return "No linked case is open, so no case owner was given a task."
+    if len(tasks) == owners:
+        return (f"{owners} case owner{'s were' if owners != 1 else ' was'} given a task to tell"
+                f" {'their customers' if owners != 1 else 'the customer'}.")
+    return (f"{len(tasks)} tasks given to {owners} case owner{'s' if owners != 1 else ''}"
+            " to tell their customers.")
+
+
 # --- Inside ------------------------------------------------------------------------------------
 
 
@@ -630,8 +673,7 @@ def _tell_case_owners(problem: Problem, actor: User, now: datetime) -> list[Task
                    f"{problem.reference} is fixed: tell {case.contact_name} about the fix on"
                    f" {case.reference}. The update is written for you in the task.", case=case)
     _record(problem, ProblemEventKind.OWNERS_TOLD, actor,
-            body=(f"{len(cases)} case owner{'s' if len(cases) != 1 else ''} asked to tell"
-                  " their customers." if cases else "No open cases to tell."),
+            body=owners_told_words(tasks) if cases else "No open cases to tell.",
             data={"case_ids": [case.id for case in cases],
                   "task_ids": [task.id for task in tasks]})
     return tasks

@@ -121,6 +121,51 @@ def limit_words(user: User) -> str:
     return format_money(user.redress_limit_minor or 0, organisation_currency())
 
 
+def approval_needed_words(redress: Redress) -> str:
+    """Why a remedy awaits approval, for the manager deciding it, after "Recorded by Sam
+    Taylor, ": "above their limit of £50.00 a case". Its amount is shown beside it already,
+    so it is not repeated here. Reads the case's remedies (one statement, on one page)."""
+    home = organisation_currency()
+    limit_minor = redress.recorded_by.redress_limit_minor or 0
+    limit = f"their limit of {format_money(limit_minor, home)} a case"
+    if redress.currency != home:
+        return f"in {redress.currency}, while {limit} is in {home}"
+    total = _counted_total(redress.case.redress, home)
+    if total <= limit_minor:  # their limit was raised since they recorded it
+        return f"within {limit} now, but it was not when they recorded it"
+    if total > (redress.amount_minor or 0):
+        return (
+            f"with the case's other remedies, {format_money(total, home)} in all: above"
+            f" {limit}"
+        )
+    return f"above {limit}"
+
+
+def asked_for_redress(user: User, escalation: Escalation) -> bool:
+    """Whether this person recorded a remedy that awaits this escalation's decision: they
+    asked for that money, so another manager decides it."""
+    return user.id in redress_askers(escalation)
+
+
+def redress_askers(escalation: Escalation) -> set[int]:
+    """The ids of whoever recorded a remedy awaiting this escalation's decision."""
+    return set(db.session.scalars(
+        select(Redress.recorded_by_id).where(
+            Redress.escalation_id == escalation.id,
+            Redress.state == RedressState.AWAITING_APPROVAL,
+        )
+    ))
+
+
+def _counted_total(remedies, currency: str) -> int:
+    """The money a case gives or asks for in `currency`, which counts against a limit."""
+    return sum(
+        r.amount_minor
+        for r in remedies
+        if r.currency == currency and r.state in COUNTED_STATES and r.amount_minor
+    )
+
+
 # --- Recording ---------------------------------------------------------------------------------
 
 
@@ -221,11 +266,7 @@ def _above_limit_words(case: Case, actor: User, amount_minor: int, currency: str
         return (
             f"{actor.name}'s limit is in {home}, and this is in {currency}"
         )
-    already = sum(
-        r.amount_minor
-        for r in case.redress
-        if r.currency == home and r.state in COUNTED_STATES and r.amount_minor
-    )
+    already = _counted_total(case.redress, home)
     total = already + amount_minor
     if total <= limit:
         return None
@@ -243,25 +284,27 @@ def _above_limit_words(case: Case, actor: User, amount_minor: int, currency: str
 
 def _ask_for_approval(case: Case, redress: Redress, *, actor: User, why: str) -> Escalation:
     """Link the remedy to a pending escalation with the need "goodwill": the one already
-    waiting (which now asks for this too), or a new request to a team manager."""
+    waiting (which now asks for this too), or a new request to a team manager.
+
+    The remedy itself, with its amount and why it needs approval, is on the timeline and on
+    the decision page: the request's reason and details do not repeat it."""
     from shared.services import escalations  # imported here: escalations imports us
 
-    detail = f"{redress_words(redress)} ({why})"
     escalation = escalations.open_escalation(case)
     if escalation is not None and escalation.status == EscalationStatus.PENDING:
         needs = list(escalation.needs or [])
         if GOODWILL_NEED not in needs:
             needs.append(GOODWILL_NEED)
-        escalation.needs = needs  # a new list, so the JSON column is saved
-        escalation.needs_details = "\n".join(
-            part for part in (escalation.needs_details, detail) if part
-        )
+            escalation.needs = needs  # a new list, so the JSON column is saved
+        # Linked before anyone is told, so that whoever recorded it is not asked to decide it.
+        redress.escalation = escalation
+        db.session.flush()
         for person in escalations.people_to_ask(escalation):
             notify(
                 person,
                 "escalation_requested",
                 f"{actor.name} also asks for approval of a remedy on case {case.reference}:"
-                f" {detail}.",
+                f" {redress_words(redress)} ({why}).",
                 case=case,
             )
         return escalation
@@ -269,9 +312,9 @@ def _ask_for_approval(case: Case, redress: Redress, *, actor: User, why: str) ->
         case,
         actor=actor,
         level=EscalationLevel.TEAM_MANAGER,
-        reason=f"A remedy above my limit needs approval: {detail}.",
+        reason="A remedy I recorded is more than I may give on my own, so it needs a"
+        " manager's approval.",
         needs=[GOODWILL_NEED],
-        needs_details=detail,
     )
 
 
