@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import re
 import statistics
 import sys
 import time
@@ -25,9 +26,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
-from bench.run import SEARCH_TERM, choose_targets  # noqa: E402
+from bench.run import DEMO_PASSWORD, SEARCH_TERM, choose_targets  # noqa: E402
 
 PAGES = {
     "ceiling": ("/bench/ceiling", None),
@@ -37,6 +38,9 @@ PAGES = {
     "search": ("/staff/queues/all?" + urllib.parse.urlencode({"q": SEARCH_TERM}), "agent"),
     "staff-case": ("/staff/cases/{case}", "agent"),
     "dashboard": ("/staff/dashboard", "manager"),
+    "patterns": ("/staff/patterns", "manager"),
+    "problems": ("/staff/problems?show=all", "manager"),
+    "problem": ("/staff/problems/{problem}", "manager"),
     # A small staff page: mostly the work every staff request does around its view.
     "notifications": ("/staff/notifications", "agent"),
 }
@@ -60,18 +64,22 @@ def main(argv=None) -> int:
     os.environ.pop("MAIL_SERVER", None)
     from bench.app import app
     from shared.extensions import db
-    from shared.models import User
 
     targets = choose_targets(url)
     path, who = PAGES[args.page]
-    path = path.format(case=targets["case"])
+    path = path.format(case=targets["case"], problem=targets["problem"])
     client = app.test_client()
     if who is not None:
-        with app.app_context():
-            user_id = db.session.scalar(select(User.id).where(User.email == targets[who]))
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+        # Through the real sign-in form: staff and customers keep sessions of their own.
+        sign_in_path = "/sign-in" if who == "customer" else "/staff/login"
+        form_page = client.get(sign_in_path).get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form_page).group(1)
+        answer = client.post(sign_in_path, data={
+            "csrf_token": token, "email": targets[who], "password": DEMO_PASSWORD,
+        })
+        if answer.status_code != 302:
+            print(f"signing in as {targets[who]} failed ({answer.status_code})")
+            return 1
 
     for _ in range(3):
         response = client.get(path)
